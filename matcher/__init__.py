@@ -1,0 +1,63 @@
+"""matcher: exact, certified matching of volunteers to the activities on a published menu.
+
+>>> import matcher
+>>> result = matcher.match([], [])
+>>> result.status, result.objective.priority_filled
+('optimal', 0)
+"""
+
+from matcher.candidates import Edges, Rule, candidate_edges
+from matcher.costs import COST_TERMS, CostTerms, Objective, objective_weights, pair_costs
+from matcher.errors import CostRangeError, InputError, InputIssue, MatcherError, SolverError, UnknownBackendError
+from matcher.models import Activity, Location, Policy, ProblemDocument, Requirement, TimeWindow, Volunteer, Weights
+from matcher.pipeline import match, match_document, prepare, solve
+from matcher.problem import Problem, compile_problem
+from matcher.records import load_document, parse_document
+from matcher.result import Assignment, Certificate, MatchResult, ObjectiveValue, Unassigned, Unfilled
+from matcher.solvers import BACKENDS, DEFAULT_BACKEND
+from matcher.verify import Verification, verify
+
+__all__ = [
+    "BACKENDS",
+    "COST_TERMS",
+    "DEFAULT_BACKEND",
+    "Activity",
+    "Assignment",
+    "Certificate",
+    "CostRangeError",
+    "CostTerms",
+    "Edges",
+    "InputError",
+    "InputIssue",
+    "Location",
+    "MatchResult",
+    "MatcherError",
+    "Objective",
+    "ObjectiveValue",
+    "Policy",
+    "Problem",
+    "ProblemDocument",
+    "Requirement",
+    "Rule",
+    "SolverError",
+    "TimeWindow",
+    "Unassigned",
+    "Unfilled",
+    "UnknownBackendError",
+    "Verification",
+    "Volunteer",
+    "Weights",
+    "candidate_edges",
+    "compile_problem",
+    "load_document",
+    "match",
+    "match_document",
+    "objective_weights",
+    "pair_costs",
+    "parse_document",
+    "prepare",
+    "solve",
+    "verify",
+]
+
+__version__ = "0.1.0"

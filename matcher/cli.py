@@ -1,0 +1,187 @@
+"""The ``matcher`` command line: solve, candidates, validate, verify, schema.
+
+Exit codes: 0 success, 2 invalid input (one line per problem on stderr, naming record id and
+field), 1 anything else. Output files are written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+
+from matcher.atomic import write_atomic
+from matcher.costs import COST_TERMS
+from matcher.errors import InputError, MatcherError
+from matcher.models import ProblemDocument
+from matcher.pipeline import match_document, prepare
+from matcher.problem import compile_problem
+from matcher.progress import StageTimer, StderrProgress
+from matcher.records import load_document
+from matcher.result import MatchResult
+from matcher.solvers import BACKENDS, DEFAULT_BACKEND
+from matcher.verify import verify
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None or output == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomic(output, text)
+
+
+def assignments_csv(result: MatchResult) -> str:
+    """The assignments as CSV: ids, cost, its named terms, distance and preference rank."""
+    header = ["volunteer_id", "activity_id", "cost", *COST_TERMS, "distance_km", "preference_rank"]
+    rows = (
+        [
+            a.volunteer_id,
+            a.activity_id,
+            a.cost,
+            *(a.cost_terms[t] for t in COST_TERMS),
+            "" if a.distance_km is None else a.distance_km,
+            "" if a.preference_rank is None else a.preference_rank,
+        ]
+        for a in result.assignments
+    )
+    return _csv_text(header, rows)
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    progress = None if args.quiet else StderrProgress()
+    timer = StageTimer(progress)
+    with timer("read+validate"):
+        doc = load_document(args.problem)
+    result = match_document(doc, backend=args.backend, timer=timer)
+    with timer("write"):
+        text = assignments_csv(result) if args.format == "csv" else result.to_json(include_timings=args.timings)
+        _emit(text, args.output)
+    if progress is not None:
+        progress.finish()
+    return EXIT_OK
+
+
+def _cmd_candidates(args: argparse.Namespace) -> int:
+    doc = load_document(args.problem)
+    p = compile_problem(doc.volunteers, doc.activities, doc.policy)
+    edges, costs, _objective = prepare(p)
+    total = costs.total.tolist()
+    rows = (
+        (p.volunteer_ids[v], p.activity_ids[a], c)
+        for v, a, c in zip(edges.vol.tolist(), edges.act.tolist(), total, strict=True)
+    )
+    _emit(_csv_text(["volunteer_id", "activity_id", "cost"], rows), args.output)
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    doc = load_document(args.problem)
+    compile_problem(doc.volunteers, doc.activities, doc.policy)
+    print(f"valid: {len(doc.volunteers)} volunteers, {len(doc.activities)} activities")
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    doc = load_document(args.problem)
+    p = compile_problem(doc.volunteers, doc.activities, doc.policy)
+    try:
+        with open(args.result, encoding="utf-8") as handle:
+            result_doc = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"matcher: error: cannot read result file: {type(exc).__name__}", file=sys.stderr)
+        return EXIT_INPUT
+    report = verify(p, result_doc)
+    for line in report.problems:
+        print(f"matcher: {line}", file=sys.stderr)
+    proof = {
+        True: "optimal (LP-dual certificate checked)",
+        None: "optimal per MILP solver",
+        False: "NOT proven optimal",
+    }
+    print(f"{'feasible' if report.feasible else 'INFEASIBLE'}; {proof[report.optimal]}")
+    return EXIT_OK if report.ok else EXIT_FAILURE
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    schema = ProblemDocument.model_json_schema()
+    _emit(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", args.output)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation tools)."""
+    parser = argparse.ArgumentParser(prog="matcher", description="Match volunteers to menu activities, optimally.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    solve = sub.add_parser("solve", help="solve a problem document and write the result")
+    solve.add_argument("problem", help="problem document (JSON)")
+    solve.add_argument("-o", "--output", help="result file (default: standard output)")
+    solve.add_argument("--format", choices=["json", "csv"], default="json", help="json document or CSV of assignments")
+    solve.add_argument("--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
+    solve.add_argument("--timings", action="store_true", help="include per-stage seconds in the JSON result")
+    solve.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
+    solve.set_defaults(func=_cmd_solve)
+
+    cand = sub.add_parser("candidates", help="write every eligible pair with its cost as CSV")
+    cand.add_argument("problem")
+    cand.add_argument("-o", "--output", help="CSV file (default: standard output)")
+    cand.set_defaults(func=_cmd_candidates)
+
+    val = sub.add_parser("validate", help="check a problem document")
+    val.add_argument("problem")
+    val.set_defaults(func=_cmd_validate)
+
+    ver = sub.add_parser("verify", help="check a result against its problem (feasibility and certificate)")
+    ver.add_argument("problem")
+    ver.add_argument("result")
+    ver.set_defaults(func=_cmd_verify)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the problem document")
+    schema.add_argument("-o", "--output")
+    schema.set_defaults(func=_cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except InputError as exc:
+        for issue in exc.issues:
+            print(f"matcher: invalid input: {issue}", file=sys.stderr)
+        return EXIT_INPUT
+    except MatcherError as exc:
+        print(f"matcher: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"matcher: error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get("MATCHER_TRACEBACK"):
+            raise
+        print(f"matcher: internal error ({type(exc).__name__}); set MATCHER_TRACEBACK=1 for details", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

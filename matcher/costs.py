@@ -1,0 +1,136 @@
+"""Named cost terms of each candidate pair, and the one place that scales and range-checks them.
+
+The pair cost is the sum of three named integer terms (README, "Objective"):
+
+``preference``
+    ``weights.rank * r`` for an activity in the volunteer's tie group ``r`` (0 = first choice);
+    ``weights.unranked`` for an activity the volunteer did not rank. Zero under ``selection="open"``.
+``distance``
+    ``weights.distance`` per km, computed on whole metres and rounded half up; 0 when online.
+``skill_surplus``
+    ``weights.skill_surplus`` per level above what each requirement asks for.
+
+The lexicographic objective (first the priority filled, then the cost) becomes one integer weight
+per pair, ``priority * scale - cost``, with ``scale`` larger than any achievable total cost, so
+maximising the weight is exactly the lexicographic optimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.candidates import Edges
+from matcher.errors import CostRangeError, InputIssue
+from matcher.problem import Problem
+
+__all__ = ["COST_TERMS", "CostTerms", "Objective", "objective_weights", "pair_costs"]
+
+I64 = npt.NDArray[np.int64]
+
+#: The named cost terms, in the order results list them.
+COST_TERMS = ("preference", "distance", "skill_surplus")
+
+_INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True, eq=False)
+class CostTerms:
+    """Per-edge integer cost terms, aligned with the :class:`~matcher.candidates.Edges`."""
+
+    preference: I64
+    distance: I64
+    skill_surplus: I64
+
+    @property
+    def total(self) -> I64:
+        """The pair cost the objective's second level minimises."""
+        return self.preference + self.distance + self.skill_surplus
+
+    def term(self, name: str) -> I64:
+        """The array of one named term."""
+        if name not in COST_TERMS:
+            raise KeyError(name)
+        arr: I64 = getattr(self, name)
+        return arr
+
+    def breakdown(self, edge: int) -> dict[str, int]:
+        """The named terms of one edge."""
+        return {name: int(self.term(name)[edge]) for name in COST_TERMS}
+
+
+def pair_costs(p: Problem, edges: Edges) -> CostTerms:
+    """Compute the named cost terms of every candidate edge.
+
+    >>> from matcher import compile_problem, candidate_edges, Policy
+    >>> p = compile_problem([], [], Policy())
+    >>> len(pair_costs(p, candidate_edges(p)).total)
+    0
+    """
+    w = p.policy.weights
+    if p.policy.selection == "open":
+        preference = np.zeros(len(edges), dtype=np.int64)
+    else:
+        preference = np.where(edges.rank >= 0, edges.rank.astype(np.int64) * w.rank, np.int64(w.unranked))
+    distance = (edges.distance_m * np.int64(w.distance) + 500) // 1000
+    surplus = edges.surplus * np.int64(w.skill_surplus)
+    return CostTerms(preference=preference.astype(np.int64), distance=distance.astype(np.int64), skill_surplus=surplus)
+
+
+@dataclass(frozen=True, eq=False)
+class Objective:
+    """The combined integer weight of every edge: ``priority * scale - cost`` (maximised)."""
+
+    scale: int
+    weight: I64
+    cost: I64
+    priority: I64
+
+    def decode(self, chosen: npt.NDArray[np.bool_]) -> tuple[int, int]:
+        """Return ``(priority_filled, total_cost)`` of a selection of edges, in exact integers."""
+        return int(self.priority[chosen].sum()), int(self.cost[chosen].sum())
+
+
+def max_flow_bound(p: Problem, edges: Edges) -> int:
+    """An upper bound on the number of assignments any feasible solution can make."""
+    if len(edges) == 0:
+        return 0
+    vol_deg = np.bincount(edges.vol, minlength=p.n_volunteers)
+    act_deg = np.bincount(edges.act, minlength=p.n_activities)
+    by_vol = int(np.minimum(vol_deg, p.vol_max_activities).sum())
+    by_act = int(np.minimum(act_deg, p.act_capacity).sum())
+    return min(by_vol, by_act, len(edges))
+
+
+def objective_weights(p: Problem, edges: Edges, costs: CostTerms, *, node_factor: int = 1) -> Objective:
+    """Combine priority and cost into one exact integer weight per edge.
+
+    ``scale`` exceeds the largest total cost any feasible solution can have, so one more unit of
+    priority always outweighs any cost difference. ``node_factor`` is the multiplier the backend
+    applies to costs internally (OR-Tools needs ``|weight| * (nodes + 1)`` to fit in int64);
+    exceeding it raises :class:`~matcher.errors.CostRangeError`.
+    """
+    cost = costs.total
+    priority = p.act_priority[edges.act]
+    flow = max_flow_bound(p, edges)
+    c_max = int(cost.max()) if len(cost) else 0
+    scale = flow * c_max + 1
+    p_max = int(priority.max()) if len(priority) else 0
+    largest = p_max * scale
+    if largest * max(node_factor, 1) > _INT64_MAX or largest * max(flow, 1) > _INT64_MAX:
+        raise CostRangeError(
+            [
+                InputIssue(
+                    "policy",
+                    "",
+                    "weights",
+                    "costs and priorities are too large for exact 64-bit arithmetic on this problem; "
+                    "lower the cost weights, the travel limit or the activity priorities",
+                    "cost_range",
+                )
+            ]
+        )
+    weight = priority * np.int64(scale) - cost
+    return Objective(scale=scale, weight=weight.astype(np.int64), cost=cost, priority=priority)

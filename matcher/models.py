@@ -1,0 +1,227 @@
+"""Validated records: the JSON problem contract as pydantic models.
+
+These models are the boundary. Everything after :func:`matcher.problem.compile_problem` works on
+numpy arrays and never touches them again. Every model forbids unknown fields (a typo such as
+``capcity`` is an error, not a silently ignored key), rejects NaN/Infinity, and hides input values
+in its errors so that no personal data can leak through an error message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "MAX_PREFERENCE_GROUPS",
+    "Activity",
+    "Location",
+    "Policy",
+    "ProblemDocument",
+    "Requirement",
+    "TimeWindow",
+    "Volunteer",
+    "Weights",
+]
+
+#: A volunteer may rank at most this many tie groups; it bounds the rank cost so that an unranked
+#: activity can be priced above every ranked one with a fixed, documented weight.
+MAX_PREFERENCE_GROUPS = 20
+
+_CONFIG = ConfigDict(
+    extra="forbid",
+    frozen=True,
+    hide_input_in_errors=True,
+    allow_inf_nan=False,
+    str_strip_whitespace=False,
+)
+
+
+def _iso_datetime_only(value: Any) -> Any:
+    # pydantic's lax mode would read a bare number as a Unix timestamp; the contract says ISO-8601.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("expected an ISO-8601 datetime string with a UTC offset")
+    return value
+
+
+Id = Annotated[str, StringConstraints(min_length=1, strict=True)]
+SkillName = Annotated[str, StringConstraints(min_length=1, strict=True)]
+Level = Annotated[int, Field(ge=1, le=5, strict=True)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_only)]
+TravelKm = Annotated[float, Field(gt=0, le=20_000, strict=True)]
+Weight = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+
+
+class Location(BaseModel):
+    """A point on the earth in decimal degrees (WGS 84)."""
+
+    model_config = _CONFIG
+
+    lat: Annotated[float, Field(ge=-90, le=90, strict=True)]
+    lon: Annotated[float, Field(ge=-180, le=180, strict=True)]
+
+
+class TimeWindow(BaseModel):
+    """A half-open availability window ``[start, end)``; ``end`` must be after ``start``."""
+
+    model_config = _CONFIG
+
+    start: Instant
+    end: Instant
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("end must be after start")
+        return end
+
+
+class Requirement(BaseModel):
+    """A skill an activity needs, at ``min_level`` or above (levels run 1..5)."""
+
+    model_config = _CONFIG
+
+    skill: SkillName
+    min_level: Level = 1
+
+
+class Volunteer(BaseModel):
+    """A volunteer profile.
+
+    ``availability`` omitted or ``None`` means always available; ``[]`` means never.
+    ``preferences`` ranks activity ids, most wanted first; an element that is itself a list is a
+    tie group whose members share one rank.
+    """
+
+    model_config = _CONFIG
+
+    id: Id
+    skills: dict[SkillName, Level] = Field(default_factory=dict)
+    availability: list[TimeWindow] | None = None
+    location: Location | None = None
+    max_travel_km: TravelKm | None = None
+    max_activities: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
+    preferences: list[Id | list[Id]] | None = None
+
+    @field_validator("preferences")
+    @classmethod
+    def _check_preferences(cls, prefs: list[str | list[str]] | None) -> list[str | list[str]] | None:
+        if prefs is None:
+            return None
+        if len(prefs) > MAX_PREFERENCE_GROUPS:
+            raise ValueError(f"at most {MAX_PREFERENCE_GROUPS} ranked entries (tie groups) are allowed")
+        seen: set[str] = set()
+        for group in prefs:
+            members = [group] if isinstance(group, str) else group
+            if not members:
+                raise ValueError("a tie group must not be empty")
+            for member in members:
+                if member in seen:
+                    raise ValueError("an activity is ranked more than once")
+                seen.add(member)
+        return prefs
+
+    def preference_groups(self) -> list[list[str]]:
+        """Return the preferences as tie groups: ``[[first choices], [second choices], ...]``."""
+        if not self.preferences:
+            return []
+        return [[g] if isinstance(g, str) else list(g) for g in self.preferences]
+
+
+class Activity(BaseModel):
+    """A menu item: what, when, where, how many people and which skills."""
+
+    model_config = _CONFIG
+
+    id: Id
+    title: str | None = None
+    organization: str | None = None
+    category: str | None = None
+    start: Instant
+    end: Instant
+    location: Location | None = None
+    requirements: list[Requirement] = Field(default_factory=list)
+    capacity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    priority: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("end must be after start")
+        return end
+
+    @field_validator("requirements")
+    @classmethod
+    def _one_requirement_per_skill(cls, reqs: list[Requirement]) -> list[Requirement]:
+        skills = [r.skill for r in reqs]
+        if len(set(skills)) != len(skills):
+            raise ValueError("a skill is required more than once")
+        return reqs
+
+
+class Weights(BaseModel):
+    """Integer weights of the named cost terms (see the README's objective section).
+
+    ``rank``: cost per preference tie group below the first (first choice costs 0).
+    ``unranked``: cost of an activity the volunteer did not rank, under ``selection="prefer"``;
+    it must exceed ``rank * (MAX_PREFERENCE_GROUPS - 1)`` so that it costs more than any ranked one.
+    ``distance``: cost per kilometre of travel (computed on whole metres, rounded half up).
+    ``skill_surplus``: cost per skill level above what a requirement asks for.
+    """
+
+    model_config = _CONFIG
+
+    rank: Weight = 20
+    unranked: Weight = 500
+    distance: Weight = 10
+    skill_surplus: Weight = 3
+
+    @model_validator(mode="after")
+    def _unranked_above_ranked(self) -> Weights:
+        if self.unranked <= self.rank * (MAX_PREFERENCE_GROUPS - 1):
+            raise ValueError(
+                f"weights.unranked must exceed weights.rank * {MAX_PREFERENCE_GROUPS - 1} "
+                "so that an unranked activity costs more than any ranked one"
+            )
+        return self
+
+
+class Policy(BaseModel):
+    """How the dispatch is run: travel limit, how preferences are used, cost weights."""
+
+    model_config = _CONFIG
+
+    max_travel_km: TravelKm = 10.0
+    selection: Literal["open", "prefer", "strict"] = "prefer"
+    weights: Weights = Field(default_factory=Weights)
+
+
+class ProblemDocument(BaseModel):
+    """The JSON problem document: ``{"volunteers": [...], "activities": [...], "policy": {...}}``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
+        allow_inf_nan=False,
+        title="matcher problem document",
+    )
+
+    volunteers: list[Volunteer]
+    activities: list[Activity]
+    policy: Policy = Field(default_factory=Policy)

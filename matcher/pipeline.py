@@ -1,0 +1,149 @@
+"""The public entry points: records in, certified result out, each stage timed.
+
+``match`` = validate → compile → :func:`solve`; ``solve`` = candidate edges → cost terms →
+backend → exact no-overlap step → certificate → result. Each stage is also public on its own
+(:func:`~matcher.problem.compile_problem`, :func:`~matcher.candidates.candidate_edges`,
+:func:`~matcher.costs.pair_costs`, the backends in :mod:`matcher.solvers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from matcher.candidates import Edges, candidate_edges
+from matcher.certificate import check_duals, flow_duals
+from matcher.costs import CostTerms, Objective, objective_weights, pair_costs
+from matcher.errors import SolverError
+from matcher.models import Activity, Policy, ProblemDocument, Volunteer
+from matcher.problem import Problem, compile_problem
+from matcher.progress import StageTimer
+from matcher.records import coerce_activities, coerce_policy, coerce_volunteers
+from matcher.result import Certificate, MatchResult, build_result
+from matcher.solvers import FlowInput, get_backend
+from matcher.solvers.overlap import resolve_overlaps
+
+__all__ = ["flow_input", "match", "match_document", "prepare", "solve"]
+
+
+def flow_input(p: Problem, edges: Edges, objective: Objective) -> FlowInput:
+    """The solver's view of a problem: capacities, edge endpoints and combined weights."""
+    return FlowInput(
+        left_cap=p.vol_max_activities,
+        right_cap=p.act_capacity,
+        tail=edges.vol.astype(np.int64),
+        head=edges.act.astype(np.int64),
+        weight=objective.weight,
+    )
+
+
+def _objective(p: Problem, edges: Edges, costs: CostTerms) -> Objective:
+    # Range-checked for the strictest backend (OR-Tools multiplies costs by nodes + 1), so that
+    # whether a problem is accepted never depends on the backend chosen.
+    n_nodes = p.n_volunteers + p.n_activities + 2
+    return objective_weights(p, edges, costs, node_factor=n_nodes + 1)
+
+
+def prepare(p: Problem) -> tuple[Edges, CostTerms, Objective]:
+    """Candidate edges, their cost terms and the combined objective, exactly as :func:`solve` uses them."""
+    edges = candidate_edges(p)
+    costs = pair_costs(p, edges)
+    return edges, costs, _objective(p, edges, costs)
+
+
+def solve(p: Problem, *, backend: str | None = None, timer: StageTimer | None = None) -> MatchResult:
+    """Solve a compiled problem to proven optimality.
+
+    Parameters
+    ----------
+    p:
+        The compiled problem (:func:`~matcher.problem.compile_problem`).
+    backend:
+        ``"ortools"`` (default), ``"highs"`` or ``"networkx"``; see :mod:`matcher.solvers`.
+    timer:
+        Collects seconds per stage; pass one with a listener for progress output.
+
+    """
+    timer = timer if timer is not None else StageTimer()
+    name, solve_flow = get_backend(backend)
+    with timer("candidates"):
+        edges = candidate_edges(p)
+    with timer("costs"):
+        costs = pair_costs(p, edges)
+        objective = _objective(p, edges, costs)
+    fi = flow_input(p, edges, objective)
+    with timer("solve"):
+        flow_chosen = solve_flow(fi)
+    with timer("overlaps"):
+        start, end = p.act_start[edges.act], p.act_end[edges.act]
+        outcome = resolve_overlaps(
+            p.n_volunteers,
+            p.n_activities,
+            fi.tail,
+            fi.head,
+            fi.left_cap,
+            fi.right_cap,
+            objective.priority,
+            objective.cost,
+            start,
+            end,
+            flow_chosen,
+        )
+    with timer("certify"):
+        u, y = flow_duals(fi, flow_chosen)
+        check = check_duals(fi, flow_chosen, u, y)
+        if not check.proves_optimal:
+            raise SolverError(f"backend {name!r} returned a flow its dual certificate does not prove optimal")
+        certificate = Certificate(
+            kind="lp_dual" if outcome.rounds == 0 else "milp",
+            scale=objective.scale,
+            dual_objective=check.dual,
+            volunteer_prices=u,
+            activity_prices=y,
+            milp_rounds=outcome.rounds,
+            milp_lazy_volunteers=outcome.lazy_volunteers,
+        )
+    with timer("result"):
+        result = build_result(p, edges, costs, objective, outcome.chosen, name, certificate, timer.seconds)
+    return result
+
+
+def match(
+    volunteers: Iterable[Volunteer | Mapping[str, Any]],
+    activities: Iterable[Activity | Mapping[str, Any]],
+    policy: Policy | Mapping[str, Any] | None = None,
+    *,
+    backend: str | None = None,
+    timer: StageTimer | None = None,
+) -> MatchResult:
+    """Match volunteers to menu activities, exactly optimally, with a certificate.
+
+    Accepts model objects or plain mappings following the JSON contract. Raises
+    :class:`~matcher.errors.InputError` (naming record ids and fields) on bad input.
+
+    >>> import matcher
+    >>> r = matcher.match(
+    ...     [{"id": "v1", "skills": {"急救": 3}}],
+    ...     [{"id": "a1", "start": "2026-12-01T09:00+08:00", "end": "2026-12-01T11:00+08:00",
+    ...       "capacity": 1, "requirements": [{"skill": "急救", "min_level": 2}]}],
+    ... )
+    >>> [(a.volunteer_id, a.activity_id, a.cost) for a in r.assignments]
+    [('v1', 'a1', 503)]
+    """
+    timer = timer if timer is not None else StageTimer()
+    with timer("validate"):
+        vols = coerce_volunteers(volunteers)
+        acts = coerce_activities(activities)
+        pol = coerce_policy(policy)
+    with timer("compile"):
+        problem = compile_problem(vols, acts, pol)
+    return solve(problem, backend=backend, timer=timer)
+
+
+def match_document(
+    document: ProblemDocument, *, backend: str | None = None, timer: StageTimer | None = None
+) -> MatchResult:
+    """Solve a validated :class:`~matcher.models.ProblemDocument`."""
+    return match(document.volunteers, document.activities, document.policy, backend=backend, timer=timer)

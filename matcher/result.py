@@ -1,0 +1,252 @@
+"""The certified result: ids again, exact integer objective, certificate, metrics.
+
+A :class:`MatchResult` keeps the compiled problem, the candidate edges and their cost terms, so
+explanations and verification reuse exactly what the solver saw. Its JSON document
+(:meth:`MatchResult.to_document`) is a deterministic function of the input records: the same
+records in any order give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.candidates import Edges
+from matcher.costs import COST_TERMS, CostTerms, Objective
+from matcher.problem import Problem
+
+__all__ = ["Assignment", "Certificate", "MatchResult", "ObjectiveValue", "Unassigned", "Unfilled", "build_result"]
+
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+Status = Literal["optimal"]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One volunteer placed on one activity, with the pair's integer cost and its named terms."""
+
+    volunteer_id: str
+    activity_id: str
+    cost: int
+    cost_terms: dict[str, int]
+    distance_km: float | None
+    preference_rank: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with a fixed key order."""
+        return {
+            "volunteer_id": self.volunteer_id,
+            "activity_id": self.activity_id,
+            "cost": self.cost,
+            "cost_terms": dict(self.cost_terms),
+            "distance_km": self.distance_km,
+            "preference_rank": self.preference_rank,
+        }
+
+
+@dataclass(frozen=True)
+class Unfilled:
+    """An activity with places left open, and how many volunteers were eligible at all."""
+
+    activity_id: str
+    capacity: int
+    filled: int
+    eligible_volunteers: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with a fixed key order."""
+        return {
+            "activity_id": self.activity_id,
+            "capacity": self.capacity,
+            "filled": self.filled,
+            "unfilled": self.capacity - self.filled,
+            "eligible_volunteers": self.eligible_volunteers,
+        }
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    """A volunteer with no assignment, and why: ``no_eligible_activity`` or ``places_taken``."""
+
+    volunteer_id: str
+    reason: Literal["no_eligible_activity", "places_taken"]
+    eligible_activities: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with a fixed key order."""
+        return {
+            "volunteer_id": self.volunteer_id,
+            "reason": self.reason,
+            "eligible_activities": self.eligible_activities,
+        }
+
+
+@dataclass(frozen=True)
+class ObjectiveValue:
+    """The lexicographic objective: priority filled (maximised), then total cost (minimised)."""
+
+    priority_filled: int
+    total_cost: int
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Proof of optimality.
+
+    ``kind="lp_dual"``: dual prices of the flow LP whose objective equals the solution's
+    combined weight ``priority_filled * scale - total_cost`` (checked by :func:`matcher.verify`).
+    ``kind="milp"``: the no-overlap rule needed integer programming; HiGHS proved optimality, and
+    ``dual_objective`` is the flow relaxation's bound, which the solution may fall short of.
+    """
+
+    kind: Literal["lp_dual", "milp"]
+    scale: int
+    dual_objective: int
+    volunteer_prices: I64
+    activity_prices: I64
+    milp_rounds: int = 0
+    milp_lazy_volunteers: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class MatchResult:
+    """The outcome of :func:`matcher.match`; see the README for the document layout."""
+
+    problem: Problem
+    edges: Edges
+    costs: CostTerms
+    chosen: Mask
+    assignments: tuple[Assignment, ...]
+    unfilled: tuple[Unfilled, ...]
+    unassigned: tuple[Unassigned, ...]
+    objective: ObjectiveValue
+    status: Status
+    backend: str
+    certificate: Certificate
+    metrics: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_document(self, *, include_timings: bool = False) -> dict[str, Any]:
+        """The result as the JSON-ready document the CLI writes (timings only on request)."""
+        p, cert = self.problem, self.certificate
+        certificate: dict[str, Any] = {"kind": cert.kind, "scale": cert.scale, "dual_objective": cert.dual_objective}
+        certificate["volunteer_prices"] = {
+            p.volunteer_ids[i]: int(cert.volunteer_prices[i]) for i in np.flatnonzero(cert.volunteer_prices)
+        }
+        certificate["activity_prices"] = {
+            p.activity_ids[j]: int(cert.activity_prices[j]) for j in np.flatnonzero(cert.activity_prices)
+        }
+        if cert.kind == "milp":
+            certificate["milp_rounds"] = cert.milp_rounds
+            certificate["milp_lazy_volunteers"] = cert.milp_lazy_volunteers
+        doc: dict[str, Any] = {
+            "assignments": [a.to_dict() for a in self.assignments],
+            "unfilled": [u.to_dict() for u in self.unfilled],
+            "unassigned": [u.to_dict() for u in self.unassigned],
+            "objective": {
+                "priority_filled": self.objective.priority_filled,
+                "total_cost": self.objective.total_cost,
+            },
+            "status": self.status,
+            "backend": self.backend,
+            "metrics": dict(self.metrics),
+            "certificate": certificate,
+        }
+        if include_timings:
+            doc["timings"] = {k: round(v, 6) for k, v in self.timings.items()}
+        return doc
+
+    def to_json(self, *, include_timings: bool = False) -> str:
+        """The document as deterministic, human-readable JSON (UTF-8 text, ids unescaped)."""
+        return json.dumps(self.to_document(include_timings=include_timings), ensure_ascii=False, indent=2) + "\n"
+
+
+def _km(metres: int) -> float:
+    return round(metres / 1000.0, 3)
+
+
+def compute_metrics(p: Problem, edges: Edges, chosen: Mask) -> dict[str, Any]:
+    """Places filled and offered, volunteers assigned, first-choice share, travel mean and p90."""
+    vol, act = edges.vol[chosen], edges.act[chosen]
+    assigned = np.unique(vol)
+    ranked = np.diff(p.pref_ptr) > 0
+    ranked_assigned = assigned[ranked[assigned]]
+    got_first = np.unique(vol[edges.rank[chosen] == 0])
+    travel = edges.distance_m[chosen][edges.in_person[chosen]] / 1000.0
+    offered = int(p.act_capacity.sum())
+    return {
+        "places_offered": offered,
+        "places_filled": len(act),
+        "fill_rate": round(len(act) / offered, 6) if offered else None,
+        "volunteers_total": p.n_volunteers,
+        "volunteers_assigned": len(assigned),
+        "candidate_pairs": len(edges),
+        "first_choice_share": round(len(got_first) / len(ranked_assigned), 6) if len(ranked_assigned) else None,
+        "travel_km_mean": round(float(travel.mean()), 3) if len(travel) else None,
+        "travel_km_p90": round(float(np.percentile(travel, 90)), 3) if len(travel) else None,
+    }
+
+
+def build_result(
+    p: Problem,
+    edges: Edges,
+    costs: CostTerms,
+    objective: Objective,
+    chosen: Mask,
+    backend: str,
+    certificate: Certificate,
+    timings: dict[str, float],
+) -> MatchResult:
+    """Assemble a :class:`MatchResult` from the solver's selection of edges."""
+    idx = np.flatnonzero(chosen)
+    total = costs.total
+    terms = {name: costs.term(name) for name in COST_TERMS}
+    assignments = tuple(
+        Assignment(
+            volunteer_id=p.volunteer_ids[edges.vol[e]],
+            activity_id=p.activity_ids[edges.act[e]],
+            cost=int(total[e]),
+            cost_terms={name: int(arr[e]) for name, arr in terms.items()},
+            distance_km=_km(int(edges.distance_m[e])) if edges.in_person[e] else None,
+            preference_rank=int(edges.rank[e]) + 1 if edges.rank[e] >= 0 else None,
+        )
+        for e in idx.tolist()
+    )
+    filled = np.bincount(edges.act[chosen], minlength=p.n_activities)
+    act_degree = np.bincount(edges.act, minlength=p.n_activities)
+    unfilled = tuple(
+        Unfilled(p.activity_ids[j], int(p.act_capacity[j]), int(filled[j]), int(act_degree[j]))
+        for j in np.flatnonzero(filled < p.act_capacity).tolist()
+    )
+    load = np.bincount(edges.vol[chosen], minlength=p.n_volunteers)
+    vol_degree = np.bincount(edges.vol, minlength=p.n_volunteers)
+    unassigned = tuple(
+        Unassigned(
+            p.volunteer_ids[i],
+            "no_eligible_activity" if vol_degree[i] == 0 else "places_taken",
+            int(vol_degree[i]),
+        )
+        for i in np.flatnonzero(load == 0).tolist()
+    )
+    priority_filled, total_cost = objective.decode(chosen)
+    return MatchResult(
+        problem=p,
+        edges=edges,
+        costs=costs,
+        chosen=chosen,
+        assignments=assignments,
+        unfilled=unfilled,
+        unassigned=unassigned,
+        objective=ObjectiveValue(priority_filled, total_cost),
+        status="optimal",
+        backend=backend,
+        certificate=certificate,
+        metrics=compute_metrics(p, edges, chosen),
+        timings=timings,
+    )

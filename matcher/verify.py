@@ -1,0 +1,125 @@
+"""Independent checking of a result against its problem: feasibility and proven optimality.
+
+``verify`` recomputes the candidate edges and costs from the problem, so a result produced by
+another run, another backend or another program can be checked the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from matcher.certificate import check_duals
+from matcher.pipeline import flow_input, prepare
+from matcher.problem import Problem
+from matcher.result import MatchResult
+from matcher.solvers.overlap import conflicting_volunteers
+
+__all__ = ["Verification", "verify"]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What :func:`verify` found.
+
+    ``optimal`` is True when the LP-dual certificate closes the gap exactly, False when it does not,
+    and None when optimality rests on the MILP solver's own proof (no-overlap components).
+    """
+
+    feasible: bool
+    optimal: bool | None
+    problems: tuple[str, ...]
+    primal: int
+    dual: int
+
+    @property
+    def ok(self) -> bool:
+        """Feasible, and not shown to be suboptimal."""
+        return self.feasible and self.optimal is not False
+
+
+def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
+    """Check a result (object or JSON document) against a compiled problem.
+
+    Feasibility: every assignment is an eligible pair with the right cost, no activity over
+    capacity, no volunteer over ``max_activities`` or in two overlapping activities, and the
+    objective, unfilled and unassigned lists agree with the assignments. Optimality: the
+    certificate's dual prices must give a dual objective equal to the solution's weight.
+    """
+    doc = result.to_document() if isinstance(result, MatchResult) else result
+    edges, costs, objective = prepare(p)
+    problems: list[str] = []
+    n_act = max(p.n_activities, 1)
+    edge_keys = edges.vol.astype(np.int64) * n_act + edges.act
+    chosen = np.zeros(len(edges), dtype=bool)
+    total = costs.total
+    for item in doc.get("assignments", []):
+        vid, aid = item.get("volunteer_id"), item.get("activity_id")
+        i, j = p.volunteer_index.get(vid), p.activity_index.get(aid)
+        if i is None or j is None:
+            problems.append(f"assignment ({vid!r}, {aid!r}) names an unknown id")
+            continue
+        e = int(np.searchsorted(edge_keys, i * n_act + j))
+        if e >= len(edges) or edge_keys[e] != i * n_act + j:
+            problems.append(f"volunteer {vid!r} is not eligible for activity {aid!r}")
+            continue
+        if chosen[e]:
+            problems.append(f"volunteer {vid!r} is assigned to activity {aid!r} twice")
+        chosen[e] = True
+        if item.get("cost") != int(total[e]):
+            problems.append(f"assignment ({vid!r}, {aid!r}) reports cost {item.get('cost')}, expected {int(total[e])}")
+        if item.get("cost_terms") is not None and item["cost_terms"] != costs.breakdown(e):
+            problems.append(f"assignment ({vid!r}, {aid!r}) reports wrong cost terms")
+    load = np.bincount(edges.vol[chosen], minlength=p.n_volunteers)
+    filled = np.bincount(edges.act[chosen], minlength=p.n_activities)
+    problems += [
+        f"volunteer {p.volunteer_ids[i]!r} exceeds max_activities" for i in np.flatnonzero(load > p.vol_max_activities)
+    ]
+    problems += [
+        f"activity {p.activity_ids[j]!r} exceeds its capacity" for j in np.flatnonzero(filled > p.act_capacity)
+    ]
+    clashes = conflicting_volunteers(edges.vol.astype(np.int64), p.act_start[edges.act], p.act_end[edges.act], chosen)
+    problems += [f"volunteer {p.volunteer_ids[i]!r} has overlapping assignments" for i in clashes]
+    priority_filled, total_cost = objective.decode(chosen)
+    reported = doc.get("objective", {})
+    if reported.get("priority_filled") != priority_filled or reported.get("total_cost") != total_cost:
+        problems.append(f"objective should be priority_filled={priority_filled}, total_cost={total_cost}")
+    unfilled = {u.get("activity_id") for u in doc.get("unfilled", [])}
+    if unfilled != {p.activity_ids[j] for j in np.flatnonzero(filled < p.act_capacity)}:
+        problems.append("the unfilled list does not match the assignments")
+    unassigned = {u.get("volunteer_id") for u in doc.get("unassigned", [])}
+    if unassigned != {p.volunteer_ids[i] for i in np.flatnonzero(load == 0)}:
+        problems.append("the unassigned list does not match the assignments")
+    feasible = not problems
+
+    cert = doc.get("certificate", {})
+    fi = flow_input(p, edges, objective)
+    u = np.zeros(p.n_volunteers, dtype=np.int64)
+    y = np.zeros(p.n_activities, dtype=np.int64)
+    for vid, price in cert.get("volunteer_prices", {}).items():
+        if vid in p.volunteer_index:
+            u[p.volunteer_index[vid]] = int(price)
+    for aid, price in cert.get("activity_prices", {}).items():
+        if aid in p.activity_index:
+            y[p.activity_index[aid]] = int(price)
+    check = check_duals(fi, chosen, u, y)
+    optimal: bool | None
+    if cert.get("scale") != objective.scale:
+        problems.append(f"certificate scale should be {objective.scale}")
+        optimal = False
+    elif cert.get("kind") == "lp_dual":
+        optimal = check.proves_optimal
+        if not optimal:
+            problems.append(f"dual certificate does not prove optimality (primal {check.primal}, dual {check.dual})")
+    elif cert.get("kind") == "milp":
+        # The flow relaxation bounds the true optimum from above; a solution above it is impossible.
+        optimal = None if check.feasible_duals and check.primal <= check.dual else False
+        if optimal is False:
+            problems.append("solution exceeds the bound of its own certificate")
+    else:
+        problems.append("missing or unknown certificate kind")
+        optimal = False
+    return Verification(feasible, optimal, tuple(problems), check.primal, check.dual)
