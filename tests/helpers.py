@@ -1,0 +1,25 @@
+"""Shared test helpers: run the engine on a JSON-like document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matcher
+from matcher.result import MatchResult
+
+
+def solve_doc(doc: dict[str, Any], backend: str | None = None) -> MatchResult:
+    return matcher.match(doc["volunteers"], doc["activities"], doc.get("policy"), backend=backend)
+
+
+def pairs(result: MatchResult) -> list[tuple[str, str]]:
+    return [(a.volunteer_id, a.activity_id) for a in result.assignments]
+
+
+def objective(result: MatchResult) -> tuple[int, int]:
+    return result.objective.priority_filled, result.objective.total_cost
+
+
+def overlap_possible(doc: dict[str, Any]) -> bool:
+    """Could the no-overlap rule matter (a volunteer able to take two activities at all)?"""
+    return any(v.get("max_activities", 1) > 1 for v in doc["volunteers"])

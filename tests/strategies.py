@@ -1,0 +1,120 @@
+"""Hypothesis strategies that build only valid problem documents (as plain JSON-like dicts)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import strategies as st
+
+BASE = datetime(2026, 12, 7, tzinfo=timezone(timedelta(hours=8)))
+SKILLS = ["急救", "护理", "法律咨询"]
+VOL_IDS = ["v01", "v02", "v03", "志愿者04", "v05", "v06", "v07", "v08", "V09", "v10"]
+ACT_IDS = ["a1", "a2", "助老-3", "a4", "a5", "a6", "a7"]
+CENTRE = (30.27, 120.15)
+
+
+@st.composite
+def instant(draw: st.DrawFn, hour: int) -> str:
+    """The same instant written in one of several offsets."""
+    moment = BASE + timedelta(hours=hour)
+    zone = draw(st.sampled_from([timezone(timedelta(hours=8)), UTC, timezone(timedelta(hours=-5))]))
+    return moment.astimezone(zone).isoformat()
+
+
+@st.composite
+def location(draw: st.DrawFn) -> dict[str, float]:
+    # A 0.015-degree grid around one centre: distances from 0 to ~15 km, so travel limits bite.
+    dlat = draw(st.integers(-5, 5)) * 0.015
+    dlon = draw(st.integers(-5, 5)) * 0.015
+    return {"lat": round(CENTRE[0] + dlat, 4), "lon": round(CENTRE[1] + dlon, 4)}
+
+
+@st.composite
+def window(draw: st.DrawFn) -> dict[str, str]:
+    start = draw(st.integers(0, 24))
+    length = draw(st.integers(2, 30))
+    return {"start": draw(instant(start)), "end": draw(instant(start + length))}
+
+
+@st.composite
+def activity(draw: st.DrawFn, aid: str) -> dict[str, Any]:
+    start = draw(st.integers(0, 24))
+    act: dict[str, Any] = {
+        "id": aid,
+        "start": draw(instant(start)),
+        "end": draw(instant(start + draw(st.integers(1, 5)))),
+        "capacity": draw(st.integers(1, 3)),
+        "priority": draw(st.sampled_from([1, 1, 1, 2, 3])),
+    }
+    if draw(st.integers(0, 3)) > 0:
+        act["location"] = draw(location())
+    skills = draw(st.lists(st.sampled_from(SKILLS), unique=True, max_size=2)) if draw(st.booleans()) else []
+    if skills:
+        act["requirements"] = [{"skill": s, "min_level": draw(st.integers(1, 3))} for s in skills]
+    return act
+
+
+@st.composite
+def volunteer(draw: st.DrawFn, vid: str, act_ids: list[str]) -> dict[str, Any]:
+    vol: dict[str, Any] = {"id": vid}
+    skills = draw(st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), max_size=3))
+    if skills:
+        vol["skills"] = skills
+    mode = draw(st.integers(0, 9))
+    if mode == 1:
+        vol["availability"] = []
+    elif mode in (2, 3):
+        # Back-to-back windows: they touch, so they must merge into one.
+        cuts = sorted(draw(st.lists(st.integers(0, 34), min_size=2, max_size=4, unique=True)))
+        spans = list(itertools.pairwise(cuts))
+        vol["availability"] = [{"start": draw(instant(a)), "end": draw(instant(b))} for a, b in spans]
+    elif mode >= 5:
+        vol["availability"] = draw(st.lists(window(), min_size=1, max_size=3))
+    if draw(st.integers(0, 4)) > 0:
+        vol["location"] = draw(location())
+    if draw(st.booleans()):
+        vol["max_travel_km"] = draw(st.sampled_from([2.5, 5.0, 8.0, 30.0]))
+    vol["max_activities"] = draw(st.sampled_from([1, 1, 2, 3, 3]))
+    if act_ids and draw(st.booleans()):
+        picks = draw(st.lists(st.sampled_from(act_ids), unique=True, max_size=len(act_ids)))
+        prefs: list[Any] = []
+        i = 0
+        while i < len(picks):
+            size = draw(st.integers(1, 2))
+            group = picks[i : i + size]
+            prefs.append(group[0] if len(group) == 1 and draw(st.booleans()) else group)
+            i += size
+        vol["preferences"] = prefs
+    return vol
+
+
+@st.composite
+def policy(draw: st.DrawFn) -> dict[str, Any]:
+    pol: dict[str, Any] = {
+        "max_travel_km": draw(st.sampled_from([3.0, 6.0, 10.0, 25.0])),
+        "selection": draw(st.sampled_from(["open", "prefer", "prefer", "strict"])),
+    }
+    if draw(st.booleans()):
+        rank = draw(st.integers(0, 30))
+        pol["weights"] = {
+            "rank": rank,
+            "unranked": rank * 19 + draw(st.integers(1, 400)),
+            "distance": draw(st.integers(0, 30)),
+            "skill_surplus": draw(st.integers(0, 10)),
+        }
+    return pol
+
+
+@st.composite
+def problems(draw: st.DrawFn, max_volunteers: int = 8, max_activities: int = 6) -> dict[str, Any]:
+    """A valid problem document with a mix of every feature the contract has."""
+    # Empty pools are legal but tested by hand; random ones should give the solver work.
+    act_ids = draw(st.lists(st.sampled_from(ACT_IDS), unique=True, min_size=1, max_size=max_activities))
+    vol_ids = draw(st.lists(st.sampled_from(VOL_IDS), unique=True, min_size=2, max_size=max_volunteers))
+    return {
+        "volunteers": [draw(volunteer(v, act_ids)) for v in vol_ids],
+        "activities": [draw(activity(a)) for a in act_ids],
+        "policy": draw(policy()),
+    }

@@ -1,0 +1,96 @@
+"""Property tests on random valid problems: eligibility, feasibility, optimality, determinism."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import matcher
+from tests.helpers import objective, overlap_possible, solve_doc
+from tests.reference import brute_force_optimum, milp_optimum, reference_edges
+from tests.strategies import problems
+
+
+@settings(max_examples=300)
+@given(problems())
+def test_candidate_edges_equal_naive_reference(doc: dict[str, Any]) -> None:
+    p = matcher.compile_problem(
+        matcher.records.coerce_volunteers(doc["volunteers"]),
+        matcher.records.coerce_activities(doc["activities"]),
+        matcher.records.coerce_policy(doc["policy"]),
+    )
+    edges, costs, _ = matcher.prepare(p)
+    got = {
+        (p.volunteer_ids[v], p.activity_ids[a]): costs.breakdown(e)
+        for e, (v, a) in enumerate(zip(edges.vol.tolist(), edges.act.tolist(), strict=True))
+    }
+    assert got == reference_edges(doc)
+
+
+@settings(max_examples=1000)
+@given(problems())
+def test_result_is_feasible_optimal_and_certified(doc: dict[str, Any]) -> None:
+    result = solve_doc(doc)
+    report = matcher.verify(result.problem, result)
+    assert report.feasible, report.problems
+    if overlap_possible(doc):
+        assert objective(result) == milp_optimum(doc)
+        assert report.optimal is not False, report.problems
+    else:
+        reference = solve_doc(doc, backend="networkx")
+        assert objective(result) == objective(reference)
+        assert matcher.verify(reference.problem, reference).optimal
+        # Without multi-activity volunteers the flow model is exact: the LP-dual proof must hold.
+        assert result.certificate.kind == "lp_dual"
+        assert report.optimal is True, report.problems
+
+
+@settings(max_examples=300)
+@given(problems(max_volunteers=4, max_activities=3))
+def test_objective_equals_brute_force_on_tiny_instances(doc: dict[str, Any]) -> None:
+    if len(reference_edges(doc)) > 12:
+        return
+    assert objective(solve_doc(doc)) == brute_force_optimum(doc)
+
+
+@settings(max_examples=300)
+@given(problems())
+def test_backends_agree_on_objective(doc: dict[str, Any]) -> None:
+    results = [solve_doc(doc, backend=name) for name in sorted(matcher.BACKENDS)]
+    assert len({objective(r) for r in results}) == 1
+    assert all(matcher.verify(r.problem, r).ok for r in results)
+
+
+def _shuffled(doc: dict[str, Any], seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    out = copy.deepcopy(doc)
+    rng.shuffle(out["volunteers"])
+    rng.shuffle(out["activities"])
+    for vol in out["volunteers"]:
+        if "skills" in vol:
+            items = list(vol["skills"].items())
+            rng.shuffle(items)
+            vol["skills"] = dict(items)
+        if vol.get("availability"):
+            rng.shuffle(vol["availability"])
+        for group in vol.get("preferences") or []:
+            if isinstance(group, list):
+                rng.shuffle(group)
+    for act in out["activities"]:
+        if "requirements" in act:
+            rng.shuffle(act["requirements"])
+    return out
+
+
+@settings(max_examples=300)
+@given(problems(), st.integers(0, 2**32 - 1))
+def test_shuffled_input_gives_byte_identical_document(doc: dict[str, Any], seed: int) -> None:
+    first = solve_doc(doc).to_json()
+    again = solve_doc(_shuffled(doc, seed)).to_json()
+    assert first == again
+    json.loads(first)
