@@ -85,6 +85,7 @@ def solve(p: Problem, *, backend: str | None = None, timer: StageTimer | None = 
             fi.head,
             fi.left_cap,
             fi.right_cap,
+            objective.weight,
             objective.priority,
             objective.cost,
             start,

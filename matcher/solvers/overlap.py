@@ -3,12 +3,15 @@
 The flow model lets a volunteer with ``max_activities >= 2`` take two activities that overlap in
 time. That model is a relaxation, so when its optimum has no such conflict it is optimal for the
 real problem too. Otherwise the connected components of the candidate graph that hold a conflict
-are re-solved as integer programs with HiGHS (``scipy.optimize.milp``), adding clique constraints
-lazily — only for volunteers whose solution conflicts — until none does. Each round solves a
-relaxation of the true problem exactly, so the first conflict-free solution is optimal.
+are re-solved with HiGHS, adding clique constraints lazily — only for volunteers whose solution
+conflicts — until none does. Each round solves a relaxation of the true problem exactly, so the
+first conflict-free solution is optimal.
 
-The lexicographic objective is solved in two exact stages (maximum priority, then minimum cost at
-that priority) to keep HiGHS' floating-point arithmetic on small integers.
+A round first tries the LP (dual simplex): with the clique rows it is usually still integral, and
+an integral LP optimum is an exact optimum. Otherwise it runs branch and bound
+(``scipy.optimize.milp``) on the same rows. Both use the combined integer weight while its sums
+are exact in float64; beyond that the two objective levels are solved separately (maximum
+priority, then minimum cost at that priority), which is exact but slower.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from matcher.errors import SolverError
@@ -27,6 +30,10 @@ __all__ = ["OverlapOutcome", "conflicting_volunteers", "resolve_overlaps"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+
+# HiGHS computes in float64: integer objectives are exact while their absolute sum stays below this.
+_FLOAT_EXACT = 2**53
+_MILP = {"mip_rel_gap": 0.0, "presolve": True}
 
 
 def conflicting_volunteers(vol: I64, start: I64, end: I64, chosen: Mask) -> I64:
@@ -65,58 +72,79 @@ def _clique_rows(edge_ids: I64, start: I64, end: I64) -> list[I64]:
     return rows
 
 
-def _solve_component(
-    edges: I64,
-    vol: I64,
-    act: I64,
-    vol_cap: I64,
-    act_cap: I64,
-    priority: I64,
-    cost: I64,
-    start: I64,
-    end: I64,
-    lazy: set[int],
-) -> Mask:
-    """Exact two-stage MILP on one component with clique rows for the ``lazy`` volunteers."""
-    n = len(edges)
-    local = np.arange(n)
+@dataclass(frozen=True, eq=False)
+class _Component:
+    """One connected component's edges and the constraint rows shared by every round."""
+
+    edges: I64
+    rows: I64
+    cols: I64
+    upper: npt.NDArray[np.float64]
+    n_rows: int
+
+
+def _base_rows(edges: I64, vol: I64, act: I64, vol_cap: I64, act_cap: I64) -> _Component:
+    local = np.arange(len(edges))
     vols, v_row = np.unique(vol[edges], return_inverse=True)
     acts, a_row = np.unique(act[edges], return_inverse=True)
-    row_parts = [v_row, a_row + len(vols)]
-    col_parts = [local, local]
-    upper = [vol_cap[vols], act_cap[acts]]
-    next_row = len(vols) + len(acts)
-    for v in sorted(lazy):
-        mine = local[vol[edges] == v]
-        for members in _clique_rows(mine, start[edges], end[edges]):
-            row_parts.append(np.full(len(members), next_row))
-            col_parts.append(members)
-            next_row += 1
-    if next_row > len(vols) + len(acts):
-        upper.append(np.ones(next_row - len(vols) - len(acts), dtype=np.int64))
-    rows, cols = np.concatenate(row_parts), np.concatenate(col_parts)
-    matrix = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(next_row, n))
-    ub = np.concatenate(upper).astype(np.float64)
-    base = LinearConstraint(matrix, -np.inf, ub)
-    options = {"mip_rel_gap": 0.0, "presolve": True}
-    bounds = Bounds(0, 1)
-    integral = np.ones(n)
-    prio = priority[edges].astype(np.float64)
-    first = milp(-prio, integrality=integral, bounds=bounds, constraints=[base], options=options)
-    if first.status != 0 or first.x is None:
-        raise SolverError(f"HiGHS MILP (priority stage) ended with status {first.status}: {first.message}")
-    best_priority = round(float(prio @ np.rint(first.x)))
-    keep_priority = LinearConstraint(prio.reshape(1, -1), best_priority - 0.5, np.inf)
-    second = milp(
-        cost[edges].astype(np.float64),
-        integrality=integral,
-        bounds=bounds,
-        constraints=[base, keep_priority],
-        options=options,
+    return _Component(
+        edges=edges,
+        rows=np.concatenate([v_row, a_row + len(vols)]),
+        cols=np.concatenate([local, local]),
+        upper=np.concatenate([vol_cap[vols], act_cap[acts]]).astype(np.float64),
+        n_rows=len(vols) + len(acts),
     )
-    if second.status != 0 or second.x is None:
-        raise SolverError(f"HiGHS MILP (cost stage) ended with status {second.status}: {second.message}")
-    return np.asarray(np.rint(second.x) > 0.5)
+
+
+def _with_cliques(comp: _Component, vol: I64, start: I64, end: I64, lazy: set[int]) -> LinearConstraint:
+    rows, cols, n_rows = [comp.rows], [comp.cols], comp.n_rows
+    local = np.arange(len(comp.edges))
+    e_vol, e_start, e_end = vol[comp.edges], start[comp.edges], end[comp.edges]
+    for v in sorted(lazy):
+        for members in _clique_rows(local[e_vol == v], e_start, e_end):
+            rows.append(np.full(len(members), n_rows))
+            cols.append(members)
+            n_rows += 1
+    upper = np.concatenate([comp.upper, np.ones(n_rows - comp.n_rows)])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    matrix = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n_rows, len(comp.edges)))
+    return LinearConstraint(matrix, -np.inf, upper)
+
+
+def _integral(x: npt.NDArray[np.float64] | None) -> Mask | None:
+    if x is None or np.abs(x - np.rint(x)).max(initial=0.0) > 1e-6:
+        return None
+    chosen: Mask = np.rint(x) > 0.5
+    return chosen
+
+
+def _solve_round(rows: LinearConstraint, weight: I64, priority: I64, cost: I64) -> Mask:
+    """Exact optimum of one relaxation round (flow rows plus the lazy clique rows)."""
+    n = len(weight)
+    exact = int(np.abs(weight).sum()) < _FLOAT_EXACT
+    if exact:
+        # Usually the clique rows leave the LP integral: dual simplex then settles it at once.
+        lp = linprog(-weight.astype(np.float64), A_ub=rows.A, b_ub=rows.ub, bounds=(0, 1), method="highs-ds")
+        if lp.status == 0 and (chosen := _integral(lp.x)) is not None:
+            return chosen
+        res = milp(
+            -weight.astype(np.float64), integrality=np.ones(n), bounds=Bounds(0, 1), constraints=[rows], options=_MILP
+        )
+        if res.status != 0 or (chosen := _integral(res.x)) is None:
+            raise SolverError(f"HiGHS MILP ended with status {res.status}: {res.message}")
+        return chosen
+    # Weights too large for exact float64 sums: solve the two levels separately on small integers.
+    prio = priority.astype(np.float64)
+    first = milp(-prio, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=[rows], options=_MILP)
+    if first.status != 0 or (best := _integral(first.x)) is None:
+        raise SolverError(f"HiGHS MILP (priority level) ended with status {first.status}: {first.message}")
+    keep = LinearConstraint(prio.reshape(1, -1), int(priority[best].sum()) - 0.5, np.inf)
+    second = milp(
+        cost.astype(np.float64), integrality=np.ones(n), bounds=Bounds(0, 1), constraints=[rows, keep], options=_MILP
+    )
+    if second.status != 0 or (chosen := _integral(second.x)) is None:
+        raise SolverError(f"HiGHS MILP (cost level) ended with status {second.status}: {second.message}")
+    return chosen
 
 
 def resolve_overlaps(
@@ -126,6 +154,7 @@ def resolve_overlaps(
     act: I64,
     vol_cap: I64,
     act_cap: I64,
+    weight: I64,
     priority: I64,
     cost: I64,
     start: I64,
@@ -146,10 +175,12 @@ def resolve_overlaps(
     lazy_total = rounds = 0
     for label in np.unique(labels[conflicts]):
         edges = np.flatnonzero(edge_label == label)
+        comp = _base_rows(edges, vol, act, vol_cap, act_cap)
         lazy = {int(v) for v in conflicts[labels[conflicts] == label]}
         while True:
             rounds += 1
-            local = _solve_component(edges, vol, act, vol_cap, act_cap, priority, cost, start, end, lazy)
+            rows = _with_cliques(comp, vol, start, end, lazy)
+            local = _solve_round(rows, weight[edges], priority[edges], cost[edges])
             new = conflicting_volunteers(vol[edges], start[edges], end[edges], local)
             if len(new) == 0:
                 break
