@@ -1,0 +1,191 @@
+"""Benchmark: end-to-end stage timings and the solver baselines on the identical network.
+
+    python benchmarks/run.py --scale S            # prints a table, writes benchmarks/RESULTS.md
+    python benchmarks/run.py --scale M --repeat 3 --networkx-cap 300
+
+Every figure is a median over ``--repeat`` runs in this process; baselines run on exactly the
+flow network the pipeline solved, and every baseline's objective is checked against ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import SCALES, generate
+
+import matcher
+from matcher.atomic import write_atomic
+from matcher.pipeline import flow_input
+from matcher.progress import StageTimer
+from matcher.solvers import BACKENDS
+
+STAGES = ["read+validate", "compile", "candidates", "costs", "solve", "overlaps", "certify", "result", "write"]
+HERE = Path(__file__).resolve().parent
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def end_to_end(problem_path: Path, out_path: Path) -> tuple[dict[str, float], matcher.MatchResult]:
+    timer = StageTimer()
+    with timer("read+validate"):
+        doc = matcher.load_document(problem_path)
+    with timer("compile"):
+        p = matcher.compile_problem(doc.volunteers, doc.activities, doc.policy)
+    result = matcher.solve(p, timer=timer)
+    with timer("write"):
+        write_atomic(out_path, result.to_json())
+    return dict(timer.seconds), result
+
+
+def time_call(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times, value = [], None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), value
+
+
+def networkx_capped(fi_path: Path, cap: float) -> float | None:
+    """Run the networkx baseline in a child process so that a time cap can stop it."""
+    code = (
+        f"import sys, time, numpy as np; sys.path.insert(0, {str(HERE.parent)!r})\n"
+        "from matcher.solvers import FlowInput, BACKENDS\n"
+        f"z = np.load({str(fi_path)!r}); fi = FlowInput(z['lc'], z['rc'], z['tail'], z['head'], z['w'])\n"
+        "t = time.perf_counter(); x = BACKENDS['networkx'](fi); print(time.perf_counter() - t, int(z['w'][x].sum()))\n"
+    )
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=cap, check=True)
+    except subprocess.TimeoutExpired:
+        return None
+    seconds, _weight = out.stdout.split()
+    return float(seconds)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores, {mem:.0f} GiB, {cpu}, {platform.system()} {platform.machine()}"
+
+
+def versions() -> str:
+    names = ["numpy", "scipy", "networkx", "pydantic", "ortools"]
+    return ", ".join(f"{n} {metadata.version(n)}" for n in names) + f", Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="S")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--networkx-cap", type=float, default=120.0, help="seconds before networkx is stopped")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
+
+    scale = SCALES[args.scale]
+    command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
+    with tempfile.TemporaryDirectory() as tmp:
+        problem_path, out_path = Path(tmp) / "problem.json", Path(tmp) / "result.json"
+        began = time.perf_counter()
+        doc = generate(scale, args.seed)
+        problem_path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        gen_seconds = time.perf_counter() - began
+        del doc
+
+        runs = []
+        result = None
+        for _ in range(args.repeat):
+            seconds, result = end_to_end(problem_path, out_path)
+            runs.append(seconds)
+        assert result is not None
+        report = matcher.verify(result.problem, result)
+        if not report.ok:
+            raise SystemExit(f"verification failed: {report.problems[:3]}")
+        stage = {s: statistics.median(r.get(s, 0.0) for r in runs) for s in STAGES}
+        total = statistics.median(sum(r.values()) for r in runs)
+        rss = peak_rss_mb()
+
+        # Baselines on exactly the flow network the pipeline solved (before the overlap step).
+        _, _, objective = matcher.prepare(result.problem)
+        fi = flow_input(result.problem, result.edges, objective)
+        baselines: dict[str, float | None] = {}
+        weights: dict[str, int] = {}
+        for name in ("ortools", "highs"):
+            seconds, chosen = time_call(lambda name=name: BACKENDS[name](fi), args.repeat)
+            baselines[name] = seconds
+            weights[name] = int(fi.weight[np.asarray(chosen)].sum())
+        fi_path = Path(tmp) / "flow.npz"
+        np.savez(fi_path, lc=fi.left_cap, rc=fi.right_cap, tail=fi.tail, head=fi.head, w=fi.weight)
+        baselines["networkx"] = networkx_capped(fi_path, args.networkx_cap)
+        if len(set(weights.values())) != 1:
+            raise SystemExit(f"backends disagree on the optimum: {weights}")
+
+    lines = [
+        f"## Scale {args.scale}: {scale.volunteers:,} volunteers × {scale.activities:,} activities",
+        "",
+        f"- command: `{command}`",
+        f"- machine: {machine()}",
+        f"- versions: {versions()}",
+        f"- candidate pairs: {len(result.edges):,}; places filled {result.metrics['places_filled']:,} of "
+        f"{result.metrics['places_offered']:,}; certificate `{result.certificate.kind}`"
+        f" ({result.certificate.milp_lazy_volunteers} volunteers needed no-overlap rows)",
+        f"- generating the pool (not timed below): {gen_seconds:.2f} s; peak RSS of the process: {rss:,.0f} MB",
+        f"- medians of {args.repeat} runs",
+        "",
+        "| stage | seconds |",
+        "|---|---:|",
+        *(f"| {s} | {stage[s]:.3f} |" for s in STAGES),
+        f"| **end to end** (file → result file) | **{total:.3f}** |",
+        "",
+        "Flow solve alone on the identical network (before the no-overlap step), ratio to OR-Tools:",
+        "",
+        "| backend | seconds | × OR-Tools |",
+        "|---|---:|---:|",
+    ]
+    base = baselines["ortools"] or float("nan")
+    for name, seconds in baselines.items():
+        if seconds is None:
+            lines.append(f"| {name} | > {args.networkx_cap:.0f} (stopped) | > {args.networkx_cap / base:.0f} |")
+        else:
+            lines.append(f"| {name} | {seconds:.3f} | {seconds / base:.1f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
+        path = HERE / "RESULTS.md"
+        header = (
+            "# Benchmark results\n\n"
+            "Written by `benchmarks/run.py`; one section per scale, the newest run replaces its scale.\n\n"
+        )
+        old = path.read_text(encoding="utf-8") if path.exists() else header
+        sections = [s for s in old.split("\n## ")[1:] if not s.startswith(f"Scale {args.scale}:")]
+        body = header + "".join("## " + s.rstrip("\n") + "\n\n" for s in sections) + text
+        write_atomic(path, body)
+
+
+if __name__ == "__main__":
+    main()
