@@ -33,7 +33,7 @@ import matcher
 from matcher.atomic import write_atomic
 from matcher.pipeline import flow_input
 from matcher.progress import StageTimer
-from matcher.solvers import BACKENDS
+from matcher.solvers import BACKENDS, FlowInput
 
 STAGES = ["read+validate", "compile", "candidates", "costs", "solve", "overlaps", "certify", "result", "write"]
 HERE = Path(__file__).resolve().parent
@@ -98,81 +98,73 @@ def versions() -> str:
     return ", ".join(f"{n} {metadata.version(n)}" for n in names) + f", Python {platform.python_version()}"
 
 
+def baselines(fi: FlowInput, repeat: int, cap: float, tmp: Path) -> list[str]:
+    """Time every backend on the identical flow network; check they agree; return table lines."""
+    timings: dict[str, float | None] = {}
+    weights: dict[str, int] = {}
+    for name in ("ortools", "highs"):
+        seconds, chosen = time_call(lambda name=name: BACKENDS[name](fi), repeat)
+        timings[name] = seconds
+        weights[name] = int(fi.weight[np.asarray(chosen)].sum())
+    if len(set(weights.values())) != 1:
+        raise SystemExit(f"backends disagree on the optimum: {weights}")
+    fi_path = tmp / "flow.npz"
+    np.savez(fi_path, lc=fi.left_cap, rc=fi.right_cap, tail=fi.tail, head=fi.head, w=fi.weight)
+    timings["networkx"] = networkx_capped(fi_path, cap)
+    lines = [
+        f"Flow solve alone on the identical network ({len(fi.tail):,} edges, before the no-overlap step), "
+        "ratio to OR-Tools:",
+        "",
+        "| backend | seconds | × OR-Tools |",
+        "|---|---:|---:|",
+    ]
+    base = timings["ortools"] or float("nan")
+    for name, seconds in timings.items():
+        if seconds is None:
+            lines.append(f"| {name} | > {cap:.0f} (stopped) | > {cap / base:.0f} |")
+        else:
+            lines.append(f"| {name} | {seconds:.3f} | {seconds / base:.1f} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=sorted(SCALES), default="S")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--networkx-cap", type=float, default=120.0, help="seconds before networkx is stopped")
+    parser.add_argument("--flow-only", action="store_true", help="only compare the backends on the flow network")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
 
     scale = SCALES[args.scale]
     command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
+    title = f"Scale {args.scale}{' (flow solve only)' if args.flow_only else ''}:"
+    lines = [
+        f"## {title} {scale.volunteers:,} volunteers × {scale.activities:,} activities",
+        "",
+        f"- command: `{command}`",
+        f"- machine: {machine()}",
+        f"- versions: {versions()}",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         problem_path, out_path = Path(tmp) / "problem.json", Path(tmp) / "result.json"
         began = time.perf_counter()
         doc = generate(scale, args.seed)
         problem_path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-        gen_seconds = time.perf_counter() - began
+        lines.append(f"- generating the pool (not timed): {time.perf_counter() - began:.2f} s")
         del doc
-
-        runs = []
-        result = None
-        for _ in range(args.repeat):
-            seconds, result = end_to_end(problem_path, out_path)
-            runs.append(seconds)
-        assert result is not None
-        report = matcher.verify(result.problem, result)
-        if not report.ok:
-            raise SystemExit(f"verification failed: {report.problems[:3]}")
-        stage = {s: statistics.median(r.get(s, 0.0) for r in runs) for s in STAGES}
-        total = statistics.median(sum(r.values()) for r in runs)
-        rss = peak_rss_mb()
-
-        # Baselines on exactly the flow network the pipeline solved (before the overlap step).
-        _, _, objective = matcher.prepare(result.problem)
-        fi = flow_input(result.problem, result.edges, objective)
-        baselines: dict[str, float | None] = {}
-        weights: dict[str, int] = {}
-        for name in ("ortools", "highs"):
-            seconds, chosen = time_call(lambda name=name: BACKENDS[name](fi), args.repeat)
-            baselines[name] = seconds
-            weights[name] = int(fi.weight[np.asarray(chosen)].sum())
-        fi_path = Path(tmp) / "flow.npz"
-        np.savez(fi_path, lc=fi.left_cap, rc=fi.right_cap, tail=fi.tail, head=fi.head, w=fi.weight)
-        baselines["networkx"] = networkx_capped(fi_path, args.networkx_cap)
-        if len(set(weights.values())) != 1:
-            raise SystemExit(f"backends disagree on the optimum: {weights}")
-
-    lines = [
-        f"## Scale {args.scale}: {scale.volunteers:,} volunteers × {scale.activities:,} activities",
-        "",
-        f"- command: `{command}`",
-        f"- machine: {machine()}",
-        f"- versions: {versions()}",
-        f"- candidate pairs: {len(result.edges):,}; places filled {result.metrics['places_filled']:,} of "
-        f"{result.metrics['places_offered']:,}; certificate `{result.certificate.kind}`"
-        f" ({result.certificate.milp_lazy_volunteers} volunteers needed no-overlap rows)",
-        f"- generating the pool (not timed below): {gen_seconds:.2f} s; peak RSS of the process: {rss:,.0f} MB",
-        f"- medians of {args.repeat} runs",
-        "",
-        "| stage | seconds |",
-        "|---|---:|",
-        *(f"| {s} | {stage[s]:.3f} |" for s in STAGES),
-        f"| **end to end** (file → result file) | **{total:.3f}** |",
-        "",
-        "Flow solve alone on the identical network (before the no-overlap step), ratio to OR-Tools:",
-        "",
-        "| backend | seconds | × OR-Tools |",
-        "|---|---:|---:|",
-    ]
-    base = baselines["ortools"] or float("nan")
-    for name, seconds in baselines.items():
-        if seconds is None:
-            lines.append(f"| {name} | > {args.networkx_cap:.0f} (stopped) | > {args.networkx_cap / base:.0f} |")
+        if args.flow_only:
+            loaded = matcher.load_document(problem_path)
+            p = matcher.compile_problem(loaded.volunteers, loaded.activities, loaded.policy)
+            edges, _, objective = matcher.prepare(p)
+            lines += ["", *baselines(flow_input(p, edges, objective), args.repeat, args.networkx_cap, Path(tmp))]
         else:
-            lines.append(f"| {name} | {seconds:.3f} | {seconds / base:.1f} |")
+            stage_lines, result = full_run(problem_path, out_path, args)
+            lines += stage_lines
+            _, _, objective = matcher.prepare(result.problem)
+            fi = flow_input(result.problem, result.edges, objective)
+            lines += ["", *baselines(fi, args.repeat, args.networkx_cap, Path(tmp))]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
@@ -182,9 +174,36 @@ def main() -> None:
             "Written by `benchmarks/run.py`; one section per scale, the newest run replaces its scale.\n\n"
         )
         old = path.read_text(encoding="utf-8") if path.exists() else header
-        sections = [s for s in old.split("\n## ")[1:] if not s.startswith(f"Scale {args.scale}:")]
+        sections = [s for s in old.split("\n## ")[1:] if not s.startswith(title)]
         body = header + "".join("## " + s.rstrip("\n") + "\n\n" for s in sections) + text
         write_atomic(path, body)
+
+
+def full_run(problem_path: Path, out_path: Path, args: argparse.Namespace) -> tuple[list[str], matcher.MatchResult]:
+    """Median stage timings of the whole pipeline, file to file, and the certified outcome."""
+    runs = []
+    result = None
+    for _ in range(args.repeat):
+        seconds, result = end_to_end(problem_path, out_path)
+        runs.append(seconds)
+    assert result is not None
+    report = matcher.verify(result.problem, result)
+    if not report.ok:
+        raise SystemExit(f"verification failed: {report.problems[:3]}")
+    stage = {s: statistics.median(r.get(s, 0.0) for r in runs) for s in STAGES}
+    total = statistics.median(sum(r.values()) for r in runs)
+    lines = [
+        f"- candidate pairs: {len(result.edges):,}; places filled {result.metrics['places_filled']:,} of "
+        f"{result.metrics['places_offered']:,}; certificate `{result.certificate.kind}`"
+        f" ({result.certificate.overlap_volunteers} volunteers needed no-overlap rows)",
+        f"- peak RSS of the process: {peak_rss_mb():,.0f} MB; medians of {args.repeat} runs",
+        "",
+        "| stage | seconds |",
+        "|---|---:|",
+        *(f"| {s} | {stage[s]:.3f} |" for s in STAGES),
+        f"| **end to end** (file → result file) | **{total:.3f}** |",
+    ]
+    return lines, result
 
 
 if __name__ == "__main__":

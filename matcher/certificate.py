@@ -9,19 +9,29 @@ whose weight equals the dual objective is optimal. ``z`` is implied by ``(u, y)`
 
 The duals come from shortest-path distances in the residual network of the selected flow
 (vectorised Bellman-Ford); a negative cycle there means the flow was not optimal.
+
+When the no-overlap rule needed clique rows (``sum_{e in K} x_e <= 1`` for edges of one volunteer
+running at a common moment) and the LP with those rows was integral, its duals extend the
+certificate: each row gets a price ``q_K``, edge slacks become
+``z_e = max(0, w_e - u_v - y_a - sum_{K contains e} q_K)`` and ``sum q_K`` joins the dual
+objective. Prices may then be fractions with a small common denominator; the check multiplies
+through and stays in exact integers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from matcher.errors import SolverError
 from matcher.solvers.base import FlowInput
+from matcher.solvers.overlap import ComponentDuals
 
-__all__ = ["DualCheck", "check_duals", "flow_duals"]
+__all__ = ["Cliques", "DualCheck", "check_duals", "flow_duals", "rational_duals"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -82,18 +92,41 @@ def flow_duals(fi: FlowInput, chosen: Mask) -> tuple[I64, I64]:
     return u.astype(np.int64), y.astype(np.int64)
 
 
+@dataclass(frozen=True, eq=False)
+class Cliques:
+    """No-overlap rows of a certificate, each priced.
+
+    Edges ``members[ptr[k]:ptr[k + 1]]`` belong to one volunteer and run at a common moment, so at
+    most one of them can be chosen; row ``k`` is priced ``price[k]``.
+    """
+
+    ptr: I64
+    members: I64
+    price: I64
+
+    def coverage(self, n_edges: int) -> I64:
+        """Per edge, the summed price of the rows that contain it."""
+        out = np.zeros(n_edges, dtype=np.int64)
+        np.add.at(out, self.members, np.repeat(self.price, np.diff(self.ptr)))
+        return out
+
+
 @dataclass(frozen=True)
 class DualCheck:
-    """Outcome of checking a dual certificate: both objectives, in exact integers."""
+    """Outcome of checking a dual certificate, in exact integers.
+
+    ``dual`` is the dual objective times ``denominator`` (prices may be fractions k/denominator).
+    """
 
     primal: int
     dual: int
     feasible_duals: bool
+    denominator: int = 1
 
     @property
     def proves_optimal(self) -> bool:
         """True when the duals are feasible and close the gap."""
-        return self.feasible_duals and self.primal == self.dual
+        return self.feasible_duals and self.primal * self.denominator == self.dual
 
 
 def _exact_sum(values: npt.NDArray[np.int64], factors: npt.NDArray[np.int64] | None = None) -> int:
@@ -106,11 +139,65 @@ def _exact_sum(values: npt.NDArray[np.int64], factors: npt.NDArray[np.int64] | N
     return int(exact.sum())
 
 
-def check_duals(fi: FlowInput, chosen: Mask, u: I64, y: I64) -> DualCheck:
-    """Check weak duality exactly: compare ``chosen``'s weight with the dual objective of ``(u, y)``."""
-    ok = bool((u >= 0).all() and (y >= 0).all()) and len(u) == len(fi.left_cap) and len(y) == len(fi.right_cap)
-    if not ok:
-        return DualCheck(primal=_exact_sum(fi.weight[chosen]), dual=0, feasible_duals=False)
-    z = np.maximum(fi.weight - u[fi.tail] - y[fi.head], 0)
-    dual = _exact_sum(fi.left_cap, u) + _exact_sum(fi.right_cap, y) + _exact_sum(z)
-    return DualCheck(primal=_exact_sum(fi.weight[chosen]), dual=dual, feasible_duals=True)
+def check_duals(
+    fi: FlowInput, chosen: Mask, u: I64, y: I64, cliques: Cliques | None = None, denominator: int = 1
+) -> DualCheck:
+    """Check weak duality exactly: compare ``chosen``'s weight with the dual objective of the prices.
+
+    Prices are ``u / denominator`` per volunteer, ``y / denominator`` per activity and, if given,
+    ``cliques.price / denominator`` per no-overlap row; each edge's slack ``z_e`` is implied.
+    """
+    primal = _exact_sum(fi.weight[chosen])
+    prices = [u, y] if cliques is None else [u, y, cliques.price]
+    sizes_ok = len(u) == len(fi.left_cap) and len(y) == len(fi.right_cap)
+    if not sizes_ok or denominator < 1 or any(bool((p < 0).any()) for p in prices):
+        return DualCheck(primal=primal, dual=0, feasible_duals=False, denominator=max(denominator, 1))
+    largest = max([int(np.abs(p).max(initial=0)) for p in prices] + [int(fi.weight.max(initial=0)) * denominator])
+    # Exact in int64 while every per-edge sum stays far from overflow; Python integers otherwise.
+    dtype: type = np.int64 if largest < 2**59 else object
+    covered: npt.NDArray[Any] = u.astype(dtype)[fi.tail] + y.astype(dtype)[fi.head]
+    if cliques is not None:
+        covered = covered + cliques.coverage(len(fi.tail)).astype(dtype)
+    z = np.maximum(fi.weight.astype(dtype) * denominator - covered, 0)
+    dual = _exact_sum(fi.left_cap, u) + _exact_sum(fi.right_cap, y) + _exact_sum(np.asarray(z))
+    if cliques is not None:
+        dual += _exact_sum(cliques.price)
+    return DualCheck(primal=primal, dual=dual, feasible_duals=True, denominator=denominator)
+
+
+_DENOMINATORS = (1, 2, 3, 4, 6, 8, 12, 24)
+
+
+def rational_duals(u_flow: I64, y_flow: I64, parts: Sequence[ComponentDuals]) -> tuple[int, I64, I64, Cliques] | None:
+    """Turn HiGHS' float duals of re-solved components into exact rational prices.
+
+    The flow prices stand for every other component. Returns ``(denominator, u, y, cliques)``
+    with all prices scaled by the denominator, or None if no small denominator fits.
+    """
+    floats = np.concatenate([np.concatenate([p.u, p.y, p.q]) for p in parts]) if parts else np.zeros(0)
+    for denominator in _DENOMINATORS:
+        scaled = floats * denominator
+        if np.all(np.abs(scaled - np.rint(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            break
+    else:
+        return None
+
+    def exact(values: npt.NDArray[np.float64]) -> I64:
+        return np.maximum(np.rint(values * denominator), 0).astype(np.int64)
+
+    u, y = u_flow * denominator, y_flow * denominator
+    members: list[I64] = []
+    price: list[I64] = []
+    for part in parts:
+        u[part.vols] = exact(part.u)
+        y[part.acts] = exact(part.y)
+        members += part.cliques
+        price.append(exact(part.q))
+    ptr = np.zeros(len(members) + 1, dtype=np.int64)
+    np.cumsum([len(m) for m in members], out=ptr[1:])
+    cliques = Cliques(
+        ptr=ptr,
+        members=np.concatenate(members) if members else np.zeros(0, dtype=np.int64),
+        price=np.concatenate(price) if price else np.zeros(0, dtype=np.int64),
+    )
+    return denominator, u, y, cliques

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from matcher.candidates import Edges, candidate_edges
-from matcher.certificate import check_duals, flow_duals
+from matcher.certificate import check_duals, flow_duals, rational_duals
 from matcher.costs import CostTerms, Objective, objective_weights, pair_costs
 from matcher.errors import SolverError
 from matcher.models import Activity, Policy, ProblemDocument, Volunteer
@@ -23,7 +23,8 @@ from matcher.progress import StageTimer
 from matcher.records import coerce_activities, coerce_policy, coerce_volunteers
 from matcher.result import Certificate, MatchResult, build_result
 from matcher.solvers import FlowInput, get_backend
-from matcher.solvers.overlap import resolve_overlaps
+from matcher.solvers.base import Mask
+from matcher.solvers.overlap import OverlapOutcome, resolve_overlaps
 
 __all__ = ["flow_input", "match", "match_document", "prepare", "solve"]
 
@@ -93,22 +94,45 @@ def solve(p: Problem, *, backend: str | None = None, timer: StageTimer | None = 
             flow_chosen,
         )
     with timer("certify"):
-        u, y = flow_duals(fi, flow_chosen)
-        check = check_duals(fi, flow_chosen, u, y)
-        if not check.proves_optimal:
-            raise SolverError(f"backend {name!r} returned a flow its dual certificate does not prove optimal")
-        certificate = Certificate(
-            kind="lp_dual" if outcome.rounds == 0 else "milp",
-            scale=objective.scale,
-            dual_objective=check.dual,
-            volunteer_prices=u,
-            activity_prices=y,
-            milp_rounds=outcome.rounds,
-            milp_lazy_volunteers=outcome.lazy_volunteers,
-        )
+        certificate = _certify(fi, flow_chosen, outcome, objective.scale, name)
     with timer("result"):
         result = build_result(p, edges, costs, objective, outcome.chosen, name, certificate, timer.seconds)
     return result
+
+
+def _certify(fi: FlowInput, flow_chosen: Mask, outcome: OverlapOutcome, scale: int, backend: str) -> Certificate:
+    """Prove the final selection optimal: LP duals, extended by clique prices after the overlap step."""
+    u, y = flow_duals(fi, flow_chosen)
+    relaxed = check_duals(fi, flow_chosen, u, y)
+    if not relaxed.proves_optimal:
+        raise SolverError(f"backend {backend!r} returned a flow its dual certificate does not prove optimal")
+    if outcome.rounds == 0:
+        return Certificate("lp_dual", scale, relaxed.dual, u, y)
+    extended = rational_duals(u, y, outcome.duals) if outcome.duals is not None else None
+    if extended is not None:
+        denominator, u_x, y_x, cliques = extended
+        check = check_duals(fi, outcome.chosen, u_x, y_x, cliques, denominator)
+        if check.proves_optimal:
+            return Certificate(
+                "lp_dual",
+                scale,
+                check.dual,
+                u_x,
+                y_x,
+                denominator=denominator,
+                cliques=cliques,
+                overlap_rounds=outcome.rounds,
+                overlap_volunteers=outcome.lazy_volunteers,
+            )
+    return Certificate(
+        "milp",
+        scale,
+        relaxed.dual,
+        u,
+        y,
+        overlap_rounds=outcome.rounds,
+        overlap_volunteers=outcome.lazy_volunteers,
+    )
 
 
 def match(

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.candidates import Edges
+from matcher.certificate import Cliques
 from matcher.costs import COST_TERMS, CostTerms, Objective
 from matcher.problem import Problem
 
@@ -99,9 +100,11 @@ class ObjectiveValue:
 class Certificate:
     """Proof of optimality.
 
-    ``kind="lp_dual"``: dual prices of the flow LP whose objective equals the solution's
-    combined weight ``priority_filled * scale - total_cost`` (checked by :func:`matcher.verify`).
-    ``kind="milp"``: the no-overlap rule needed integer programming; HiGHS proved optimality, and
+    ``kind="lp_dual"``: dual prices of the flow LP (plus, where the no-overlap rule needed them,
+    priced clique rows) whose objective equals the solution's combined weight
+    ``priority_filled * scale - total_cost``; prices and ``dual_objective`` are scaled by
+    ``denominator``. Checked by :func:`matcher.verify`.
+    ``kind="milp"``: the no-overlap rule needed branch and bound; HiGHS proved optimality, and
     ``dual_objective`` is the flow relaxation's bound, which the solution may fall short of.
     """
 
@@ -110,8 +113,10 @@ class Certificate:
     dual_objective: int
     volunteer_prices: I64
     activity_prices: I64
-    milp_rounds: int = 0
-    milp_lazy_volunteers: int = 0
+    denominator: int = 1
+    cliques: Cliques | None = None
+    overlap_rounds: int = 0
+    overlap_volunteers: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,16 +140,22 @@ class MatchResult:
     def to_document(self, *, include_timings: bool = False) -> dict[str, Any]:
         """The result as the JSON-ready document the CLI writes (timings only on request)."""
         p, cert = self.problem, self.certificate
-        certificate: dict[str, Any] = {"kind": cert.kind, "scale": cert.scale, "dual_objective": cert.dual_objective}
+        certificate: dict[str, Any] = {
+            "kind": cert.kind,
+            "scale": cert.scale,
+            "denominator": cert.denominator,
+            "dual_objective": cert.dual_objective,
+        }
         certificate["volunteer_prices"] = {
             p.volunteer_ids[i]: int(cert.volunteer_prices[i]) for i in np.flatnonzero(cert.volunteer_prices)
         }
         certificate["activity_prices"] = {
             p.activity_ids[j]: int(cert.activity_prices[j]) for j in np.flatnonzero(cert.activity_prices)
         }
-        if cert.kind == "milp":
-            certificate["milp_rounds"] = cert.milp_rounds
-            certificate["milp_lazy_volunteers"] = cert.milp_lazy_volunteers
+        certificate["cliques"] = self._clique_document()
+        if cert.overlap_rounds:
+            certificate["overlap_rounds"] = cert.overlap_rounds
+            certificate["overlap_volunteers"] = cert.overlap_volunteers
         doc: dict[str, Any] = {
             "assignments": [a.to_dict() for a in self.assignments],
             "unfilled": [u.to_dict() for u in self.unfilled],
@@ -161,6 +172,22 @@ class MatchResult:
         if include_timings:
             doc["timings"] = {k: round(v, 6) for k, v in self.timings.items()}
         return doc
+
+    def _clique_document(self) -> list[dict[str, Any]]:
+        cliques, p, edges = self.certificate.cliques, self.problem, self.edges
+        if cliques is None:
+            return []
+        rows = []
+        for k in np.flatnonzero(cliques.price).tolist():
+            members = cliques.members[cliques.ptr[k] : cliques.ptr[k + 1]]
+            rows.append(
+                {
+                    "volunteer_id": p.volunteer_ids[edges.vol[members[0]]],
+                    "activity_ids": [p.activity_ids[a] for a in edges.act[members].tolist()],
+                    "price": int(cliques.price[k]),
+                }
+            )
+        return sorted(rows, key=lambda r: (r["volunteer_id"], r["activity_ids"]))
 
     def to_json(self, *, include_timings: bool = False) -> str:
         """The document as deterministic, human-readable JSON (UTF-8 text, ids unescaped)."""

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from matcher.certificate import check_duals
+from matcher.candidates import Edges
+from matcher.certificate import Cliques, check_duals
 from matcher.pipeline import flow_input, prepare
 from matcher.problem import Problem
 from matcher.result import MatchResult
@@ -105,9 +107,17 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
     for aid, price in cert.get("activity_prices", {}).items():
         if aid in p.activity_index:
             y[p.activity_index[aid]] = int(price)
-    check = check_duals(fi, chosen, u, y)
+    cliques, clique_problems = _cliques_from(p, edges, edge_keys, cert.get("cliques", []))
+    problems += clique_problems
+    denominator = cert.get("denominator", 1)
+    if not isinstance(denominator, int) or denominator < 1:
+        problems.append("certificate denominator must be a positive integer")
+        denominator = 1
+    check = check_duals(fi, chosen, u, y, cliques, denominator)
     optimal: bool | None
-    if cert.get("scale") != objective.scale:
+    if clique_problems:
+        optimal = False
+    elif cert.get("scale") != objective.scale:
         problems.append(f"certificate scale should be {objective.scale}")
         optimal = False
     elif cert.get("kind") == "lp_dual":
@@ -116,10 +126,47 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
             problems.append(f"dual certificate does not prove optimality (primal {check.primal}, dual {check.dual})")
     elif cert.get("kind") == "milp":
         # The flow relaxation bounds the true optimum from above; a solution above it is impossible.
-        optimal = None if check.feasible_duals and check.primal <= check.dual else False
+        optimal = None if check.feasible_duals and check.primal * check.denominator <= check.dual else False
         if optimal is False:
             problems.append("solution exceeds the bound of its own certificate")
     else:
         problems.append("missing or unknown certificate kind")
         optimal = False
     return Verification(feasible, optimal, tuple(problems), check.primal, check.dual)
+
+
+def _cliques_from(
+    p: Problem, edges: Edges, edge_keys: npt.NDArray[np.int64], rows: list[dict[str, Any]]
+) -> tuple[Cliques, list[str]]:
+    """Clique rows of a certificate document as edge indices, and what is wrong with them.
+
+    A row is valid only if its activities all run at one common moment, so that no feasible
+    solution takes two of them.
+    """
+    n_act = max(p.n_activities, 1)
+    members: list[npt.NDArray[np.int64]] = []
+    prices: list[int] = []
+    problems: list[str] = []
+    for row in rows:
+        vid, aids = row.get("volunteer_id"), row.get("activity_ids", [])
+        i = p.volunteer_index.get(vid) if isinstance(vid, str) else None
+        js = [p.activity_index.get(a) if isinstance(a, str) else None for a in aids]
+        price = row.get("price")
+        if i is None or any(j is None for j in js) or not isinstance(price, int) or price < 0:
+            problems.append(f"certificate clique of volunteer {vid!r} names unknown ids or a bad price")
+            continue
+        acts = np.array(js, dtype=np.int64)
+        if len(acts) and p.act_start[acts].max() >= p.act_end[acts].min():
+            problems.append(f"certificate clique of volunteer {vid!r} holds activities that do not all overlap")
+            continue
+        keys = i * n_act + acts
+        pos = np.searchsorted(edge_keys, keys)
+        inside = pos < len(edge_keys)
+        found = np.zeros(len(keys), dtype=bool)
+        found[inside] = edge_keys[pos[inside]] == keys[inside]
+        members.append(pos[found].astype(np.int64))
+        prices.append(price)
+    ptr = np.zeros(len(members) + 1, dtype=np.int64)
+    np.cumsum([len(m) for m in members], out=ptr[1:])
+    flat = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
+    return Cliques(ptr=ptr, members=flat, price=np.array(prices, dtype=np.int64)), problems

@@ -118,3 +118,29 @@ def problems(draw: st.DrawFn, max_volunteers: int = 8, max_activities: int = 6) 
         "activities": [draw(activity(a)) for a in act_ids],
         "policy": draw(policy()),
     }
+
+
+@st.composite
+def dense_overlap_problems(draw: st.DrawFn) -> dict[str, Any]:
+    """Few always-available, multi-activity volunteers and many overlapping shifts in one morning:
+    the instances where the LP with clique rows can be fractional and branch and bound is needed."""
+    act_ids = draw(st.lists(st.sampled_from(ACT_IDS), unique=True, min_size=4, max_size=5))
+    acts = []
+    for aid in act_ids:
+        start = draw(st.integers(0, 6))
+        acts.append(
+            {
+                "id": aid,
+                "start": draw(instant(start)),
+                "end": draw(instant(start + draw(st.integers(1, 3)))),
+                "capacity": draw(st.integers(1, 2)),
+                "priority": draw(st.integers(1, 3)),
+            }
+        )
+    vols = []
+    for vid in draw(st.lists(st.sampled_from(VOL_IDS), unique=True, min_size=3, max_size=4)):
+        vol: dict[str, Any] = {"id": vid, "max_activities": draw(st.integers(2, 3))}
+        if draw(st.booleans()):
+            vol["preferences"] = draw(st.lists(st.sampled_from(act_ids), unique=True, min_size=1))
+        vols.append(vol)
+    return {"volunteers": vols, "activities": acts, "policy": {}}

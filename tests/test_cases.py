@@ -9,6 +9,7 @@ import pytest
 
 import matcher
 from tests.helpers import objective, pairs, solve_doc
+from tests.reference import brute_force_optimum, milp_optimum
 
 DAY = "2026-12-07"
 
@@ -113,8 +114,22 @@ def test_overlapping_activities_are_never_combined() -> None:
     # a and c touch (11:00) and may be combined; b overlaps both.
     assert pairs(result) == [("v", "a"), ("v", "c")]
     assert objective(result) == (2, 0 + 40)
-    assert result.certificate.kind == "milp"
-    assert matcher.verify(result.problem, result).ok
+    # The LP with the volunteer's clique rows is integral here, so its duals prove optimality.
+    doc = result.to_document()
+    assert doc["certificate"]["kind"] == "lp_dual"
+    # Weights (scale 121): a 121, b 101, c 81; primal a + c = 202. Dual: the clique {a, b} at 101
+    # plus slacks z_a = 20 and z_c = 81 is 202 as well.
+    assert doc["certificate"]["cliques"] == [{"volunteer_id": "v", "activity_ids": ["a", "b"], "price": 101}]
+    assert doc["certificate"]["dual_objective"] == 202
+    assert matcher.verify(result.problem, doc).optimal is True
+    # Without the clique prices the flow prices alone cannot close the gap.
+    doc["certificate"]["cliques"] = []
+    assert matcher.verify(result.problem, doc).optimal is False
+    # A "clique" of activities that do not all overlap is not a valid constraint: rejected.
+    doc["certificate"]["cliques"] = [{"volunteer_id": "v", "activity_ids": ["a", "c"], "price": 10**9}]
+    report = matcher.verify(result.problem, doc)
+    assert report.optimal is False
+    assert any("do not all overlap" in line for line in report.problems)
 
 
 def test_overlap_forces_a_cheaper_global_rearrangement() -> None:
@@ -248,3 +263,28 @@ def test_every_backend_solves_the_overlap_case(backend: str) -> None:
 def test_unknown_backend_is_a_clear_error() -> None:
     with pytest.raises(matcher.UnknownBackendError, match="choose one of"):
         matcher.match([], [], backend="gurobi")
+
+
+def test_fractional_clique_lp_falls_back_to_branch_and_bound() -> None:
+    # Found by random search: here the LP with clique rows is fractional, so the exact answer
+    # needs branch and bound and the certificate says so.
+    doc = {
+        "volunteers": [
+            {"id": "v0", "max_activities": 2},
+            {"id": "v1", "max_activities": 3, "preferences": ["a4", "a2", "a1", "a3"]},
+            {"id": "v2", "max_activities": 3, "preferences": ["a4", "a3", "a0", "a2", "a1"]},
+        ],
+        "activities": [
+            act("a0", "09:00", "12:00", priority=3),
+            act("a1", "10:00", "11:00", priority=1),
+            act("a2", "11:00", "14:00", capacity=2, priority=1),
+            act("a3", "11:00", "13:00", priority=3),
+            act("a4", "13:00", "14:00", capacity=2, priority=3),
+        ],
+    }
+    result = solve_doc(doc)
+    assert result.certificate.kind == "milp"
+    assert objective(result) == brute_force_optimum(doc) == milp_optimum(doc)
+    report = matcher.verify(result.problem, result)
+    assert report.feasible
+    assert report.optimal is None

@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 from matcher.errors import SolverError
 
-__all__ = ["OverlapOutcome", "conflicting_volunteers", "resolve_overlaps"]
+__all__ = ["ComponentDuals", "OverlapOutcome", "conflicting_volunteers", "resolve_overlaps"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -48,14 +48,31 @@ def conflicting_volunteers(vol: I64, start: I64, end: I64, chosen: Mask) -> I64:
     return np.unique(v[1:][clash])
 
 
+@dataclass(frozen=True, eq=False)
+class ComponentDuals:
+    """LP dual prices of one re-solved component whose final LP was integral.
+
+    ``u``/``y`` price the capacity rows of ``vols``/``acts``; ``q[k]`` prices the clique row whose
+    member edges are ``cliques[k]`` (global edge indices). Floats, as HiGHS returns them.
+    """
+
+    vols: I64
+    acts: I64
+    u: npt.NDArray[np.float64]
+    y: npt.NDArray[np.float64]
+    cliques: list[I64]
+    q: npt.NDArray[np.float64]
+
+
 @dataclass(frozen=True)
 class OverlapOutcome:
-    """What the exact overlap step did."""
+    """What the exact overlap step did; ``duals`` is None when branch and bound was needed."""
 
     chosen: Mask
     components_resolved: int
     lazy_volunteers: int
     rounds: int
+    duals: list[ComponentDuals] | None = None
 
 
 def _clique_rows(edge_ids: I64, start: I64, end: I64) -> list[I64]:
@@ -77,6 +94,8 @@ class _Component:
     """One connected component's edges and the constraint rows shared by every round."""
 
     edges: I64
+    vols: I64
+    acts: I64
     rows: I64
     cols: I64
     upper: npt.NDArray[np.float64]
@@ -89,6 +108,8 @@ def _base_rows(edges: I64, vol: I64, act: I64, vol_cap: I64, act_cap: I64) -> _C
     acts, a_row = np.unique(act[edges], return_inverse=True)
     return _Component(
         edges=edges,
+        vols=vols,
+        acts=acts,
         rows=np.concatenate([v_row, a_row + len(vols)]),
         cols=np.concatenate([local, local]),
         upper=np.concatenate([vol_cap[vols], act_cap[acts]]).astype(np.float64),
@@ -96,19 +117,24 @@ def _base_rows(edges: I64, vol: I64, act: I64, vol_cap: I64, act_cap: I64) -> _C
     )
 
 
-def _with_cliques(comp: _Component, vol: I64, start: I64, end: I64, lazy: set[int]) -> LinearConstraint:
+def _with_cliques(
+    comp: _Component, vol: I64, start: I64, end: I64, lazy: set[int]
+) -> tuple[LinearConstraint, list[I64]]:
+    """The component's rows plus clique rows for ``lazy``; also the cliques (local edge ids)."""
     rows, cols, n_rows = [comp.rows], [comp.cols], comp.n_rows
     local = np.arange(len(comp.edges))
     e_vol, e_start, e_end = vol[comp.edges], start[comp.edges], end[comp.edges]
+    cliques: list[I64] = []
     for v in sorted(lazy):
         for members in _clique_rows(local[e_vol == v], e_start, e_end):
             rows.append(np.full(len(members), n_rows))
             cols.append(members)
+            cliques.append(members)
             n_rows += 1
     upper = np.concatenate([comp.upper, np.ones(n_rows - comp.n_rows)])
     r, c = np.concatenate(rows), np.concatenate(cols)
     matrix = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n_rows, len(comp.edges)))
-    return LinearConstraint(matrix, -np.inf, upper)
+    return LinearConstraint(matrix, -np.inf, upper), cliques
 
 
 def _integral(x: npt.NDArray[np.float64] | None) -> Mask | None:
@@ -118,21 +144,26 @@ def _integral(x: npt.NDArray[np.float64] | None) -> Mask | None:
     return chosen
 
 
-def _solve_round(rows: LinearConstraint, weight: I64, priority: I64, cost: I64) -> Mask:
-    """Exact optimum of one relaxation round (flow rows plus the lazy clique rows)."""
+def _solve_round(
+    rows: LinearConstraint, weight: I64, priority: I64, cost: I64
+) -> tuple[Mask, npt.NDArray[np.float64] | None]:
+    """Exact optimum of one relaxation round (flow rows plus the lazy clique rows).
+
+    Returns the selection and, when the LP settled it, the LP's row duals (a certificate).
+    """
     n = len(weight)
     exact = int(np.abs(weight).sum()) < _FLOAT_EXACT
     if exact:
         # Usually the clique rows leave the LP integral: dual simplex then settles it at once.
         lp = linprog(-weight.astype(np.float64), A_ub=rows.A, b_ub=rows.ub, bounds=(0, 1), method="highs-ds")
         if lp.status == 0 and (chosen := _integral(lp.x)) is not None:
-            return chosen
+            return chosen, -np.asarray(lp.ineqlin.marginals, dtype=np.float64)
         res = milp(
             -weight.astype(np.float64), integrality=np.ones(n), bounds=Bounds(0, 1), constraints=[rows], options=_MILP
         )
         if res.status != 0 or (chosen := _integral(res.x)) is None:
             raise SolverError(f"HiGHS MILP ended with status {res.status}: {res.message}")
-        return chosen
+        return chosen, None
     # Weights too large for exact float64 sums: solve the two levels separately on small integers.
     prio = priority.astype(np.float64)
     first = milp(-prio, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=[rows], options=_MILP)
@@ -144,7 +175,7 @@ def _solve_round(rows: LinearConstraint, weight: I64, priority: I64, cost: I64) 
     )
     if second.status != 0 or (chosen := _integral(second.x)) is None:
         raise SolverError(f"HiGHS MILP (cost level) ended with status {second.status}: {second.message}")
-    return chosen
+    return chosen, None
 
 
 def resolve_overlaps(
@@ -173,14 +204,15 @@ def resolve_overlaps(
     edge_label = labels[vol]
     result = chosen.copy()
     lazy_total = rounds = 0
+    duals: list[ComponentDuals] | None = []
     for label in np.unique(labels[conflicts]):
         edges = np.flatnonzero(edge_label == label)
         comp = _base_rows(edges, vol, act, vol_cap, act_cap)
         lazy = {int(v) for v in conflicts[labels[conflicts] == label]}
         while True:
             rounds += 1
-            rows = _with_cliques(comp, vol, start, end, lazy)
-            local = _solve_round(rows, weight[edges], priority[edges], cost[edges])
+            rows, cliques = _with_cliques(comp, vol, start, end, lazy)
+            local, row_duals = _solve_round(rows, weight[edges], priority[edges], cost[edges])
             new = conflicting_volunteers(vol[edges], start[edges], end[edges], local)
             if len(new) == 0:
                 break
@@ -190,9 +222,24 @@ def resolve_overlaps(
             lazy |= fresh
         result[edges] = local
         lazy_total += len(lazy)
+        if duals is not None and row_duals is not None:
+            nv, na = len(comp.vols), len(comp.acts)
+            duals.append(
+                ComponentDuals(
+                    vols=comp.vols,
+                    acts=comp.acts,
+                    u=row_duals[:nv],
+                    y=row_duals[nv : nv + na],
+                    cliques=[edges[members] for members in cliques],
+                    q=row_duals[nv + na :],
+                )
+            )
+        else:
+            duals = None
     return OverlapOutcome(
         chosen=result,
         components_resolved=len(np.unique(labels[conflicts])),
         lazy_volunteers=lazy_total,
         rounds=rounds,
+        duals=duals,
     )
