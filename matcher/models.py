@@ -55,6 +55,13 @@ def _iso_datetime_only(value: Any) -> Any:
     return value
 
 
+def _end_after_start(cls: type[BaseModel], end: datetime, info: ValidationInfo) -> datetime:
+    start = info.data.get("start")
+    if start is not None and end <= start:
+        raise ValueError("end must be after start")
+    return end
+
+
 Id = Annotated[str, StringConstraints(min_length=1, strict=True)]
 SkillName = Annotated[str, StringConstraints(min_length=1, strict=True)]
 Level = Annotated[int, Field(ge=1, le=5, strict=True)]
@@ -80,13 +87,7 @@ class TimeWindow(BaseModel):
     start: Instant
     end: Instant
 
-    @field_validator("end")
-    @classmethod
-    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError("end must be after start")
-        return end
+    _end_after_start = field_validator("end")(_end_after_start)
 
 
 class Requirement(BaseModel):
@@ -157,13 +158,7 @@ class Activity(BaseModel):
     capacity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
     priority: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
 
-    @field_validator("end")
-    @classmethod
-    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError("end must be after start")
-        return end
+    _end_after_start = field_validator("end")(_end_after_start)
 
     @field_validator("requirements")
     @classmethod

@@ -20,6 +20,14 @@ def objective(result: MatchResult) -> tuple[int, int]:
     return result.objective.priority_filled, result.objective.total_cost
 
 
+def assert_certified(result: MatchResult) -> matcher.Verification:
+    """Feasible, and proven optimal: exactly by the LP-dual certificate, or by HiGHS for "milp"."""
+    report = matcher.verify(result.problem, result)
+    assert report.feasible, report.problems
+    assert report.optimal is (None if result.certificate.kind == "milp" else True), report.problems
+    return report
+
+
 def overlap_possible(doc: dict[str, Any]) -> bool:
     """Could the no-overlap rule matter (a volunteer able to take two activities at all)?"""
     return any(v.get("max_activities", 1) > 1 for v in doc["volunteers"])
