@@ -178,3 +178,21 @@ def test_result_document_matches_library_call(problem: Path, tmp_path: Path) -> 
     assert main(["solve", str(problem), "-o", str(out), "-q"]) == 0
     direct = matcher.match_document(matcher.load_document(problem)).to_json()
     assert out.read_text(encoding="utf-8") == direct
+
+
+def test_progress_appears_only_for_long_runs() -> None:
+    import io
+
+    from matcher.progress import StageTimer, StderrProgress
+
+    quiet, loud = io.StringIO(), io.StringIO()
+    for stream, delay in ((quiet, 60.0), (loud, 0.0)):
+        progress = StderrProgress(delay=delay, stream=stream)
+        timer = StageTimer(progress)
+        with timer("candidates"):
+            pass
+        progress.finish()
+    assert quiet.getvalue() == ""
+    lines = loud.getvalue().splitlines()
+    assert lines[0].startswith("matcher: candidates… (")
+    assert lines[-1].startswith("matcher: done in ")
