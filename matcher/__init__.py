@@ -6,7 +6,7 @@
 ('optimal', 0)
 """
 
-from matcher.candidates import Edges, Rule, candidate_edges
+from matcher.candidates import Edges, candidate_edges
 from matcher.costs import COST_TERMS, CostTerms, Objective, objective_weights, pair_costs
 from matcher.errors import CostRangeError, InputError, InputIssue, MatcherError, SolverError, UnknownBackendError
 from matcher.models import Activity, Location, Policy, ProblemDocument, Requirement, TimeWindow, Volunteer, Weights
@@ -38,7 +38,6 @@ __all__ = [
     "Problem",
     "ProblemDocument",
     "Requirement",
-    "Rule",
     "SolverError",
     "TimeWindow",
     "Unassigned",

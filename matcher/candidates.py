@@ -10,7 +10,6 @@ skill (or everyone, when it requires none).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +18,7 @@ from scipy.spatial import cKDTree
 from matcher.geo import chord_for_km, haversine_km, unit_vectors
 from matcher.problem import Problem
 
-__all__ = ["Edges", "Rule", "candidate_edges", "preference_ranks", "skill_check", "time_check", "travel_check"]
+__all__ = ["Edges", "candidate_edges", "preference_ranks", "skill_check", "time_check", "travel_check"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -29,15 +28,6 @@ B = npt.NDArray[np.bool_]
 # Chord queries run on floats; widen the search radius a little and let the exact haversine rule
 # decide, so that no boundary pair is lost to rounding.
 _SEARCH_SLACK_KM = 1e-6
-
-
-class Rule(StrEnum):
-    """The eligibility rules, in the order the README states them; values are stable codes."""
-
-    SKILLS = "skills"
-    TIME = "time"
-    PLACE = "place"
-    SELECTION = "selection"
 
 
 @dataclass(frozen=True, eq=False)
