@@ -172,7 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"matcher: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except OSError as exc:
-        print(f"matcher: error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}", file=sys.stderr)
+        print(
+            f"matcher: error: cannot write {exc.filename or 'output'}: {exc.strerror or type(exc).__name__}",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130

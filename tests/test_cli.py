@@ -196,3 +196,9 @@ def test_progress_appears_only_for_long_runs() -> None:
     lines = loud.getvalue().splitlines()
     assert lines[0].startswith("matcher: candidates… (")
     assert lines[-1].startswith("matcher: done in ")
+
+
+def test_unwritable_output_names_the_target(problem: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "missing" / "result.json"
+    assert main(["solve", str(problem), "-o", str(target), "-q"]) == 1
+    assert capsys.readouterr().err == f"matcher: error: cannot write {target}: No such file or directory\n"
