@@ -79,20 +79,7 @@ def solve(p: Problem, *, backend: str | None = None, timer: StageTimer | None = 
         flow_chosen = solve_flow(fi)
     with timer("overlaps"):
         start, end = p.act_start[edges.act], p.act_end[edges.act]
-        outcome = resolve_overlaps(
-            p.n_volunteers,
-            p.n_activities,
-            fi.tail,
-            fi.head,
-            fi.left_cap,
-            fi.right_cap,
-            objective.weight,
-            objective.priority,
-            objective.cost,
-            start,
-            end,
-            flow_chosen,
-        )
+        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen)
     with timer("certify"):
         certificate = _certify(fi, flow_chosen, outcome, objective.scale, name)
     with timer("result"):

@@ -25,6 +25,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from matcher.errors import SolverError
+from matcher.solvers.base import FlowInput
 
 __all__ = ["ComponentDuals", "OverlapOutcome", "conflicting_volunteers", "resolve_overlaps"]
 
@@ -178,24 +179,14 @@ def _solve_round(
     return chosen, None
 
 
-def resolve_overlaps(
-    n_volunteers: int,
-    n_activities: int,
-    vol: I64,
-    act: I64,
-    vol_cap: I64,
-    act_cap: I64,
-    weight: I64,
-    priority: I64,
-    cost: I64,
-    start: I64,
-    end: I64,
-    chosen: Mask,
-) -> OverlapOutcome:
-    """Make ``chosen`` (a flow optimum) exactly optimal under the no-overlap rule.
+def resolve_overlaps(fi: FlowInput, priority: I64, cost: I64, start: I64, end: I64, chosen: Mask) -> OverlapOutcome:
+    """Make ``chosen`` (an optimum of ``fi``) exactly optimal under the no-overlap rule.
 
-    Edge arrays are per candidate edge; ``start``/``end`` are the edge's activity times.
+    ``priority`` and ``cost`` are the two objective levels behind ``fi.weight``; ``start``/``end``
+    are each edge's activity times.
     """
+    vol, act, vol_cap, act_cap, weight = fi.tail, fi.head, fi.left_cap, fi.right_cap, fi.weight
+    n_volunteers, n_activities = len(vol_cap), len(act_cap)
     conflicts = conflicting_volunteers(vol, start, end, chosen)
     if len(conflicts) == 0:
         return OverlapOutcome(chosen=chosen, components_resolved=0, lazy_volunteers=0, rounds=0)
