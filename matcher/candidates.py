@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from matcher.geo import chord_for_km, haversine_km, unit_vectors
 from matcher.problem import Problem
 
-__all__ = ["Edges", "candidate_edges", "preference_ranks", "skill_check", "time_check", "travel_check"]
+__all__ = ["Edges", "candidate_edges", "preference_ranks", "skill_check", "sorted_lookup", "time_check", "travel_check"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -62,7 +62,7 @@ def _segment_positions(ptr: I64, owners: I64) -> tuple[I64, I64]:
     return starts + np.arange(len(slot), dtype=np.int64), slot
 
 
-def _lookup(keys: I64, query: I64) -> tuple[I64, B]:
+def sorted_lookup(keys: I64, query: I64) -> tuple[I64, B]:
     """Positions of ``query`` in sorted ``keys`` and whether each was found."""
     pos = np.searchsorted(keys, query)
     found = np.zeros(len(query), dtype=bool)
@@ -77,7 +77,7 @@ def skill_check(p: Problem, vol: I64, act: I64) -> tuple[B, I64]:
     n_skills = np.int64(max(len(p.skill_names), 1))
     vol_owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_skill_ptr))
     held_keys = vol_owner * n_skills + p.vol_skill_code
-    pos, found = _lookup(held_keys, vol[slot] * n_skills + p.req_code[req_pos])
+    pos, found = sorted_lookup(held_keys, vol[slot] * n_skills + p.req_code[req_pos])
     level = np.zeros(len(slot), dtype=np.int64)
     if len(held_keys):
         level[found] = p.vol_skill_level[pos[found]]
@@ -121,7 +121,7 @@ def preference_ranks(p: Problem, vol: I64, act: I64) -> I32:
     """Tie-group index of each pair in the volunteer's preferences, -1 where unranked."""
     owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.pref_ptr))
     n_act = np.int64(max(p.n_activities, 1))
-    pos, found = _lookup(owner * n_act + p.pref_act, vol * n_act + act)
+    pos, found = sorted_lookup(owner * n_act + p.pref_act, vol * n_act + act)
     ranks = np.full(len(vol), -1, dtype=np.int32)
     ranks[found] = p.pref_rank[pos[found]]
     return ranks

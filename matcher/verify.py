@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.candidates import Edges
+from matcher.candidates import Edges, sorted_lookup
 from matcher.certificate import Cliques, check_duals
 from matcher.pipeline import flow_input, prepare
 from matcher.problem import Problem
@@ -64,8 +64,9 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
         if i is None or j is None:
             problems.append(f"assignment ({vid!r}, {aid!r}) names an unknown id")
             continue
-        e = int(np.searchsorted(edge_keys, i * n_act + j))
-        if e >= len(edges) or edge_keys[e] != i * n_act + j:
+        at, found = sorted_lookup(edge_keys, np.array([i * n_act + j], dtype=np.int64))
+        e = int(at[0])
+        if not found[0]:
             problems.append(f"volunteer {vid!r} is not eligible for activity {aid!r}")
             continue
         if chosen[e]:
@@ -159,11 +160,7 @@ def _cliques_from(
         if len(acts) and p.act_start[acts].max() >= p.act_end[acts].min():
             problems.append(f"certificate clique of volunteer {vid!r} holds activities that do not all overlap")
             continue
-        keys = i * n_act + acts
-        pos = np.searchsorted(edge_keys, keys)
-        inside = pos < len(edge_keys)
-        found = np.zeros(len(keys), dtype=bool)
-        found[inside] = edge_keys[pos[inside]] == keys[inside]
+        pos, found = sorted_lookup(edge_keys, i * n_act + acts)
         members.append(pos[found].astype(np.int64))
         prices.append(price)
     ptr = np.zeros(len(members) + 1, dtype=np.int64)
