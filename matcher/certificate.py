@@ -7,8 +7,9 @@ Any dual-feasible ``(u, y, z)`` bounds every solution from above (weak duality),
 whose weight equals the dual objective is optimal. ``z`` is implied by ``(u, y)``:
 ``z_e = max(0, w_e - u_v - y_a)``.
 
-The duals come from shortest-path distances in the residual network of the selected flow
-(vectorised Bellman-Ford); a negative cycle there means the flow was not optimal.
+The duals come from shortest-path distances in the residual network of the selected flow,
+computed as one more min-cost flow (compiled) and checked arc by arc; Bellman-Ford is the
+fallback, and a negative cycle there means the flow was not optimal.
 
 When the no-overlap rule needed clique rows (``sum_{e in K} x_e <= 1`` for edges of one volunteer
 running at a common moment) and the LP with those rows was integral, its duals extend the
