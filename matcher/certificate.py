@@ -7,9 +7,11 @@ Any dual-feasible ``(u, y, z)`` bounds every solution from above (weak duality),
 whose weight equals the dual objective is optimal. ``z`` is implied by ``(u, y)``:
 ``z_e = max(0, w_e - u_v - y_a)``.
 
-The duals come from shortest-path distances in the residual network of the selected flow,
-computed as one more min-cost flow (compiled) and checked arc by arc; Bellman-Ford is the
-fallback, and a negative cycle there means the flow was not optimal.
+The duals come from shortest-path distances in the residual network of the selected flow:
+compiled label correcting (numba) on large networks, one more OR-Tools min-cost flow on small
+ones (where loading the compiled kernel would cost more than it saves). Either way the distances
+are checked arc by arc; Bellman-Ford is the fallback, and a negative cycle there means the flow
+was not optimal.
 
 When the no-overlap rule needed clique rows (``sum_{e in K} x_e <= 1`` for edges of one volunteer
 running at a common moment) and the LP with those rows was integral, its duals extend the
@@ -135,13 +137,24 @@ def _shortest_distances(tails: I64, heads: I64, costs: I64, n_nodes: int) -> I64
     raise SolverError("the backend's flow is not optimal: its residual network has a negative cycle")
 
 
-def flow_duals(fi: FlowInput, chosen: Mask) -> tuple[I64, I64]:
+#: Residual networks with at least this many arcs get their distances from the compiled kernel.
+COMPILED_MIN_ARCS = 20_000
+
+
+def flow_duals(fi: FlowInput, chosen: Mask, *, compiled: bool | None = None) -> tuple[I64, I64]:
     """Dual prices ``(u per volunteer, y per activity)`` proving ``chosen`` optimal.
 
-    Raises :class:`~matcher.errors.SolverError` if ``chosen`` is not an optimal selection.
+    ``compiled`` forces (True) or avoids (False) the numba kernel; by default it is used from
+    :data:`COMPILED_MIN_ARCS` residual arcs on. Raises :class:`~matcher.errors.SolverError` if
+    ``chosen`` is not an optimal selection.
     """
     tails, heads, costs, n_nodes = _residual_arcs(fi, chosen)
-    dist = _distances_by_flow(tails, heads, costs, n_nodes)
+    if compiled if compiled is not None else len(tails) >= COMPILED_MIN_ARCS:
+        from matcher.solvers._kernels import label_correcting
+
+        dist = label_correcting(tails, heads, costs, n_nodes)
+    else:
+        dist = _distances_by_flow(tails, heads, costs, n_nodes)
     if dist is None or not _are_potentials(dist, tails, heads, costs):
         # Bellman-Ford settles it either way: potentials, or proof of a negative cycle.
         dist = _shortest_distances(tails, heads, costs, n_nodes)

@@ -23,8 +23,8 @@ from matcher.progress import StageTimer
 from matcher.records import coerce_activities, coerce_policy, coerce_volunteers
 from matcher.result import Certificate, MatchResult, build_result
 from matcher.solvers import FlowInput, get_backend
-from matcher.solvers.base import Mask
 from matcher.solvers.overlap import OverlapOutcome, resolve_overlaps
+from matcher.sparsify import FlowSolution, solve_flow
 
 __all__ = ["flow_input", "match", "match_document", "prepare", "solve"]
 
@@ -54,7 +54,9 @@ def prepare(p: Problem) -> tuple[Edges, CostTerms, Objective]:
     return edges, costs, _objective(p, edges, costs)
 
 
-def solve(p: Problem, *, backend: str | None = None, timer: StageTimer | None = None) -> MatchResult:
+def solve(
+    p: Problem, *, backend: str | None = None, sparsify: bool | None = None, timer: StageTimer | None = None
+) -> MatchResult:
     """Solve a compiled problem to proven optimality.
 
     Parameters
@@ -63,12 +65,15 @@ def solve(p: Problem, *, backend: str | None = None, timer: StageTimer | None = 
         The compiled problem (:func:`~matcher.problem.compile_problem`).
     backend:
         ``"ortools"`` (default), ``"highs"`` or ``"networkx"``; see :mod:`matcher.solvers`.
+    sparsify:
+        Solve through certified sparsification (:mod:`matcher.sparsify`): ``None`` (default)
+        decides by size, True or False forces it. The objective is the same either way.
     timer:
         Collects seconds per stage; pass one with a listener for progress output.
 
     """
     timer = timer if timer is not None else StageTimer()
-    name, solve_flow = get_backend(backend)
+    name, backend_fn = get_backend(backend)
     with timer("candidates"):
         edges = candidate_edges(p)
     with timer("costs"):
@@ -76,20 +81,22 @@ def solve(p: Problem, *, backend: str | None = None, timer: StageTimer | None = 
         objective = _objective(p, edges, costs)
     fi = flow_input(p, edges, objective)
     with timer("solve"):
-        flow_chosen = solve_flow(fi)
+        flow = solve_flow(fi, backend_fn, sparsify=sparsify)
     with timer("overlaps"):
         start, end = p.act_start[edges.act], p.act_end[edges.act]
-        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen)
+        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow.chosen)
     with timer("certify"):
-        certificate = _certify(fi, flow_chosen, outcome, objective.scale, name)
+        certificate = _certify(fi, flow, outcome, objective.scale, name)
     with timer("result"):
         result = build_result(p, edges, costs, objective, outcome.chosen, name, certificate, timer.seconds)
     return result
 
 
-def _certify(fi: FlowInput, flow_chosen: Mask, outcome: OverlapOutcome, scale: int, backend: str) -> Certificate:
+def _certify(fi: FlowInput, flow: FlowSolution, outcome: OverlapOutcome, scale: int, backend: str) -> Certificate:
     """Prove the final selection optimal: LP duals, extended by clique prices after the overlap step."""
-    u, y = flow_duals(fi, flow_chosen)
+    flow_chosen = flow.chosen
+    # Sparsified solves already hold duals proven against every edge; otherwise compute them.
+    u, y = (flow.u, flow.y) if flow.u is not None and flow.y is not None else flow_duals(fi, flow_chosen)
     relaxed = check_duals(fi, flow_chosen, u, y)
     if not relaxed.proves_optimal:
         raise SolverError(f"backend {backend!r} returned a flow its dual certificate does not prove optimal")
@@ -128,6 +135,7 @@ def match(
     policy: Policy | Mapping[str, Any] | None = None,
     *,
     backend: str | None = None,
+    sparsify: bool | None = None,
     timer: StageTimer | None = None,
 ) -> MatchResult:
     """Match volunteers to menu activities, exactly optimally, with a certificate.
@@ -151,7 +159,7 @@ def match(
         pol = coerce_policy(policy)
     with timer("compile"):
         problem = compile_problem(vols, acts, pol)
-    return solve(problem, backend=backend, timer=timer)
+    return solve(problem, backend=backend, sparsify=sparsify, timer=timer)
 
 
 def match_document(

@@ -1,0 +1,130 @@
+"""Certified sparsification: solve on each node's best edges, then prove every other edge unneeded.
+
+Most candidate edges of a large pool can never be in an optimum: a volunteer with forty eligible
+activities nearby ends up in one of their best few. The reduced problem keeps, for each volunteer
+and each activity, its best edges (a multiple of its capacity); its optimal LP duals ``(u, y)``
+are then checked against *every* pruned edge in one vectorised pass. An edge with
+``w_e > u_v + y_a`` could improve the solution, so the violators join the reduced set and it is
+solved again. When none remain, the duals are feasible for the full problem with the same
+objective, so the reduced optimum is optimal for the full graph, and the same ``(u, y)`` are its
+certificate (see :mod:`matcher.certificate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.certificate import flow_duals
+from matcher.solvers.base import Backend, FlowInput, Mask
+
+__all__ = ["FlowSolution", "best_edges", "solve_sparsified"]
+
+I64 = npt.NDArray[np.int64]
+
+#: Below this many edges the full problem is solved directly: pruning would not pay for itself.
+SPARSIFY_MIN_EDGES = 100_000
+
+
+@dataclass(frozen=True, eq=False)
+class FlowSolution:
+    """An optimal selection with the duals that prove it (``u`` per volunteer, ``y`` per activity).
+
+    ``rounds`` counts reduced solves (0 when the full graph was solved directly, in which case the
+    duals are left to the certificate step); ``edges_solved`` is the size of the last graph solved.
+    """
+
+    chosen: Mask
+    u: I64 | None
+    y: I64 | None
+    rounds: int
+    edges_solved: int
+
+
+def _rank_within(group: I64, weight: I64) -> I64:
+    """Per edge, its position among its group's edges by falling weight (ties: canonical edge order)."""
+    span = np.int64(int(weight.max(initial=0)) - int(weight.min(initial=0)) + 1)
+    key = group * span + (int(weight.max(initial=0)) - weight)
+    order = np.argsort(key, kind="stable")
+    sorted_group = group[order]
+    first = np.searchsorted(sorted_group, sorted_group, side="left")
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group), dtype=np.int64) - first
+    return rank
+
+
+def best_edges(fi: FlowInput, per_volunteer: int, per_activity: int) -> Mask:
+    """Keep each volunteer's ``per_volunteer * capacity`` and each activity's ``per_activity * places`` best edges."""
+    keep = np.zeros(len(fi.tail), dtype=bool)
+    if per_volunteer > 0:
+        keep |= _rank_within(fi.tail, fi.weight) < per_volunteer * fi.left_cap[fi.tail]
+    if per_activity > 0:
+        keep |= _rank_within(fi.head, fi.weight) < per_activity * fi.right_cap[fi.head]
+    return keep
+
+
+def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
+    """The problem on edges ``idx`` with nodes that have no edge left out (renumbered in order).
+
+    Returns the sub-problem and the original numbers of its volunteers and activities. Leaving
+    isolated nodes out matters: the solver's work grows with nodes, not only with edges.
+    """
+    tail, head = fi.tail[idx], fi.head[idx]
+    vols = np.flatnonzero(np.bincount(tail, minlength=len(fi.left_cap)))
+    acts = np.flatnonzero(np.bincount(head, minlength=len(fi.right_cap)))
+    sub = FlowInput(
+        fi.left_cap[vols], fi.right_cap[acts], np.searchsorted(vols, tail), np.searchsorted(acts, head), fi.weight[idx]
+    )
+    return sub, vols, acts
+
+
+def solve_sparsified(
+    fi: FlowInput, backend: Backend, *, per_volunteer: int = 0, per_activity: int = 5, max_rounds: int = 50
+) -> FlowSolution:
+    """Solve ``fi`` exactly through reduced problems, returning the optimum and its certifying duals.
+
+    Parameters
+    ----------
+    fi:
+        The full problem.
+    backend:
+        Solves each reduced problem (any registered backend).
+    per_volunteer, per_activity:
+        Initial edges kept per unit of capacity; more means fewer repair rounds but larger solves.
+        The defaults were the fastest of those measured at M (``benchmarks/RESULTS.md``): places
+        are the scarce side of a menu, so an activity's best candidates decide nearly everything.
+    max_rounds:
+        After this many rounds the full graph is solved instead (never needed in practice, but it
+        bounds the work whatever the instance).
+
+    """
+    keep = best_edges(fi, per_volunteer, per_activity)
+    for rounds in range(1, max_rounds + 1):
+        idx = np.flatnonzero(keep)
+        sub, vols, acts = _restrict(fi, idx)
+        sub_chosen = backend(sub)
+        u_sub, y_sub = flow_duals(sub, sub_chosen)
+        # Nodes without kept edges are priced 0: any edge of theirs that would profit is a violator.
+        u = np.zeros(len(fi.left_cap), dtype=np.int64)
+        y = np.zeros(len(fi.right_cap), dtype=np.int64)
+        u[vols], y[acts] = u_sub, y_sub
+        violated = ~keep & (fi.weight > u[fi.tail] + y[fi.head])
+        if not violated.any():
+            chosen = np.zeros(len(fi.tail), dtype=bool)
+            chosen[idx[sub_chosen]] = True
+            return FlowSolution(chosen, u, y, rounds, len(idx))
+        keep |= violated
+    return FlowSolution(backend(fi), None, None, 0, len(fi.tail))
+
+
+def solve_flow(fi: FlowInput, backend: Backend, *, sparsify: bool | None = None) -> FlowSolution:
+    """Solve ``fi`` with ``backend``, through :func:`solve_sparsified` when it pays.
+
+    ``sparsify=None`` decides by size (:data:`SPARSIFY_MIN_EDGES`); True or False forces it.
+    """
+    use = sparsify if sparsify is not None else len(fi.tail) >= SPARSIFY_MIN_EDGES
+    if use and len(fi.tail):
+        return solve_sparsified(fi, backend)
+    return FlowSolution(backend(fi), None, None, 0, len(fi.tail))

@@ -1,0 +1,118 @@
+"""Certified sparsification and the compiled dual kernel: same objective, certificate over the full graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import matcher
+from matcher.certificate import check_duals, flow_duals
+from matcher.solvers import FlowInput
+from matcher.solvers._kernels import label_correcting
+from matcher.solvers.networkx_backend import solve_networkx
+from matcher.solvers.ortools_backend import solve_ortools
+from matcher.sparsify import best_edges, solve_flow, solve_sparsified
+from tests.helpers import assert_certified, objective
+from tests.strategies import problems
+
+
+@st.composite
+def flow_inputs(draw: st.DrawFn) -> FlowInput:
+    n_left = draw(st.integers(1, 12))
+    n_right = draw(st.integers(1, 8))
+    pairs = draw(st.sets(st.tuples(st.integers(0, n_left - 1), st.integers(0, n_right - 1)), min_size=1, max_size=60))
+    tail, head = (np.array(side, dtype=np.int64) for side in zip(*sorted(pairs), strict=True))
+    # A narrow weight range makes ties, and with them many optimal solutions, common.
+    top = draw(st.sampled_from([3, 50, 10**9]))
+    weight = np.array(draw(st.lists(st.integers(1, top), min_size=len(tail), max_size=len(tail))), dtype=np.int64)
+    left = np.array(draw(st.lists(st.integers(1, 3), min_size=n_left, max_size=n_left)), dtype=np.int64)
+    right = np.array(draw(st.lists(st.integers(1, 4), min_size=n_right, max_size=n_right)), dtype=np.int64)
+    return FlowInput(left, right, tail, head, weight)
+
+
+def total(fi: FlowInput, chosen: np.ndarray) -> int:
+    return int(fi.weight[chosen].sum())
+
+
+@settings(max_examples=500)
+@given(flow_inputs(), st.integers(0, 2), st.integers(0, 2))
+def test_sparsified_solve_is_optimal_and_certified_on_the_full_graph(fi: FlowInput, per_vol: int, per_act: int) -> None:
+    reference = solve_networkx(fi)
+    out = solve_sparsified(fi, solve_ortools, per_volunteer=per_vol, per_activity=per_act)
+    assert total(fi, out.chosen) == total(fi, reference)
+    assert out.u is not None
+    assert out.y is not None
+    check = check_duals(fi, out.chosen, out.u, out.y)
+    assert check.proves_optimal
+    assert out.edges_solved <= len(fi.tail)
+
+
+@settings(max_examples=300)
+@given(flow_inputs())
+def test_compiled_and_flow_duals_both_prove_the_optimum(fi: FlowInput) -> None:
+    chosen = solve_ortools(fi)
+    for compiled in (True, False):
+        u, y = flow_duals(fi, chosen, compiled=compiled)
+        assert check_duals(fi, chosen, u, y).proves_optimal
+
+
+@settings(max_examples=200)
+@given(flow_inputs())
+def test_compiled_duals_reject_a_suboptimal_flow(fi: FlowInput) -> None:
+    chosen = solve_ortools(fi)
+    if not chosen.any():
+        return
+    worse = chosen.copy()
+    worse[np.flatnonzero(worse)[0]] = False
+    with pytest.raises(matcher.SolverError, match="not optimal"):
+        flow_duals(fi, worse, compiled=True)
+
+
+def test_label_correcting_distances_and_negative_cycle() -> None:
+    tails, heads = np.array([0, 0, 1, 2]), np.array([1, 2, 3, 3])
+    dist = label_correcting(tails, heads, np.array([4, 1, -6, 2]), 4)
+    assert dist is not None
+    assert dist.tolist() == [0, 0, 0, -6]
+    assert label_correcting(np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([1, 1, -3]), 3) is None
+    assert label_correcting(np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([1, 1, -2]), 3) is not None
+
+
+def test_best_edges_keeps_each_activitys_best_per_place() -> None:
+    # Activity 0 has one place and three candidates; activity 1 has two places and two candidates.
+    fi = FlowInput(
+        left_cap=np.array([1, 1, 1]),
+        right_cap=np.array([1, 2]),
+        tail=np.array([0, 0, 1, 2, 2]),
+        head=np.array([0, 1, 0, 0, 1]),
+        weight=np.array([5, 1, 9, 5, 3]),
+    )
+    assert best_edges(fi, 0, 1).tolist() == [False, True, True, False, True]
+    # Ties (weight 5 twice) go to the earlier edge in canonical order.
+    assert best_edges(fi, 0, 2).tolist() == [True, True, True, False, True]
+    assert best_edges(fi, 1, 0).tolist() == [True, False, True, True, False]
+
+
+def test_small_problems_are_not_sparsified_unless_asked() -> None:
+    fi = FlowInput(np.array([1]), np.array([1]), np.array([0]), np.array([0]), np.array([7]))
+    assert solve_flow(fi, solve_ortools).rounds == 0
+    forced = solve_flow(fi, solve_ortools, sparsify=True)
+    assert forced.rounds == 1
+    assert forced.chosen.tolist() == [True]
+
+
+@settings(max_examples=300)
+@given(problems())
+def test_pipeline_with_and_without_sparsification_agree(doc: dict[str, Any]) -> None:
+    p = matcher.compile_problem(
+        matcher.records.coerce_volunteers(doc["volunteers"]),
+        matcher.records.coerce_activities(doc["activities"]),
+        matcher.records.coerce_policy(doc.get("policy")),
+    )
+    plain = matcher.solve(p, sparsify=False)
+    sparse = matcher.solve(p, sparsify=True)
+    assert objective(sparse) == objective(plain)
+    assert_certified(sparse)
