@@ -35,7 +35,19 @@ from matcher.pipeline import flow_input
 from matcher.progress import StageTimer
 from matcher.solvers import BACKENDS, FlowInput
 
-STAGES = ["read+validate", "compile", "candidates", "costs", "solve", "overlaps", "certify", "result", "write"]
+STAGES = [
+    "read+validate",
+    "compile",
+    "candidates",
+    "costs",
+    "solve",
+    "duals",
+    "tie-break",
+    "overlaps",
+    "certify",
+    "result",
+    "write",
+]
 HERE = Path(__file__).resolve().parent
 
 

@@ -1,7 +1,8 @@
 """The public entry points: records in, certified result out, each stage timed.
 
 ``match`` = validate → compile → :func:`solve`; ``solve`` = candidate edges → cost terms →
-backend → exact no-overlap step → certificate → result. Each stage is also public on its own
+backend (sparsified when large) → dual prices → deterministic tie-break → exact no-overlap step →
+certificate → result. Each stage is also public on its own
 (:func:`~matcher.problem.compile_problem`, :func:`~matcher.candidates.candidate_edges`,
 :func:`~matcher.costs.pair_costs`, the backends in :mod:`matcher.solvers`).
 """
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from matcher.candidates import Edges, candidate_edges
 from matcher.certificate import check_duals, flow_duals, rational_duals
@@ -23,10 +25,14 @@ from matcher.progress import StageTimer
 from matcher.records import coerce_activities, coerce_policy, coerce_volunteers
 from matcher.result import Certificate, MatchResult, build_result
 from matcher.solvers import FlowInput, get_backend
+from matcher.solvers.base import Mask
 from matcher.solvers.overlap import OverlapOutcome, resolve_overlaps
-from matcher.sparsify import FlowSolution, solve_flow
+from matcher.sparsify import solve_flow
+from matcher.tiebreak import canonical_selection, tie_keys
 
 __all__ = ["flow_input", "match", "match_document", "prepare", "solve"]
+
+I64 = npt.NDArray[np.int64]
 
 
 def flow_input(p: Problem, edges: Edges, objective: Objective) -> FlowInput:
@@ -82,21 +88,27 @@ def solve(
     fi = flow_input(p, edges, objective)
     with timer("solve"):
         flow = solve_flow(fi, backend_fn, sparsify=sparsify)
+    with timer("duals"):
+        # Sparsified solves already hold duals proven against every edge; otherwise compute them.
+        u, y = (flow.u, flow.y) if flow.u is not None and flow.y is not None else flow_duals(fi, flow.chosen)
+    with timer("tie-break"):
+        flow_chosen = canonical_selection(
+            fi, u, y, lambda e: tie_keys(p.volunteer_ids, p.activity_ids, fi.tail[e], fi.head[e])
+        )
     with timer("overlaps"):
         start, end = p.act_start[edges.act], p.act_end[edges.act]
-        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow.chosen)
+        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen)
     with timer("certify"):
-        certificate = _certify(fi, flow, outcome, objective.scale, name)
+        certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name)
     with timer("result"):
         result = build_result(p, edges, costs, objective, outcome.chosen, name, certificate, timer.seconds)
     return result
 
 
-def _certify(fi: FlowInput, flow: FlowSolution, outcome: OverlapOutcome, scale: int, backend: str) -> Certificate:
+def _certify(
+    fi: FlowInput, flow_chosen: Mask, u: I64, y: I64, outcome: OverlapOutcome, scale: int, backend: str
+) -> Certificate:
     """Prove the final selection optimal: LP duals, extended by clique prices after the overlap step."""
-    flow_chosen = flow.chosen
-    # Sparsified solves already hold duals proven against every edge; otherwise compute them.
-    u, y = (flow.u, flow.y) if flow.u is not None and flow.y is not None else flow_duals(fi, flow_chosen)
     relaxed = check_duals(fi, flow_chosen, u, y)
     if not relaxed.proves_optimal:
         raise SolverError(f"backend {backend!r} returned a flow its dual certificate does not prove optimal")

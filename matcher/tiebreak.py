@@ -1,0 +1,112 @@
+"""The deterministic tie-break: among all optimal selections, one fixed by the problem alone.
+
+Equally good answers are common (two volunteers at the same distance, ranking an activity the
+same). Which one a solver returns depends on arc order, on whether the graph was sparsified or
+split into components, and on the solver's version, so the library fixes the choice itself.
+
+Optimal dual prices ``(u, y)`` describe *every* optimal selection at once (complementary
+slackness): an edge with ``w_e > u_v + y_a`` is in all of them, one with ``w_e < u_v + y_a`` in
+none, the rest ("tight") are free, and a node with a positive price is filled to capacity in
+each. Among selections meeting these conditions — exactly the optimal ones, whichever duals
+were used — the tie-break takes the one with the smallest total *tie key*: a fixed 31-bit hash
+of ``(volunteer id, activity id)``. Keys are pseudo-random, so no volunteer is favoured by the
+spelling of their id, and the same pair keeps its key from one dispatch round to the next.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.errors import SolverError
+from matcher.solvers.base import FlowInput, Mask
+
+__all__ = ["canonical_selection", "tie_keys"]
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+
+def _id_hashes(ids: Sequence[str], which: I64) -> U64:
+    return np.array([zlib.crc32(ids[int(i)].encode()) for i in which], dtype=np.uint64)
+
+
+def _mix(x: U64) -> U64:
+    # splitmix64 finaliser: spreads the crc32 pair over all bits before the top 31 are kept.
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def tie_keys(volunteer_ids: Sequence[str], activity_ids: Sequence[str], vol: I64, act: I64) -> I64:
+    """The tie key of each pair ``(volunteer_ids[vol[e]], activity_ids[act[e]])``, in ``[0, 2**31)``.
+
+    >>> tie_keys(["v1"], ["a1", "a2"], np.array([0, 0]), np.array([0, 1])).tolist() == tie_keys(
+    ...     ["x", "v1"], ["a2", "a1"], np.array([1, 1]), np.array([1, 0])).tolist()
+    True
+    """
+    vols, v_inv = np.unique(vol, return_inverse=True)
+    acts, a_inv = np.unique(act, return_inverse=True)
+    hv = _id_hashes(volunteer_ids, vols)[v_inv]
+    ha = _id_hashes(activity_ids, acts)[a_inv]
+    return (_mix((hv << np.uint64(32)) | ha) >> np.uint64(33)).astype(np.int64)
+
+
+def canonical_selection(fi: FlowInput, u: I64, y: I64, keys: Callable[[I64], I64]) -> Mask:
+    """The optimal selection of least total tie key, given optimal duals ``(u, y)`` of ``fi``.
+
+    ``keys(edges)`` returns the non-negative tie keys of those edges (:func:`tie_keys`); only
+    tight edges are ever asked for, which keeps hashing off the hot path. Raises
+    :class:`~matcher.errors.SolverError` if the duals admit no selection (they were not optimal).
+    """
+    from ortools.graph.python import min_cost_flow
+
+    reduced = fi.weight - u[fi.tail] - y[fi.head]
+    forced = reduced > 0
+    tight = np.flatnonzero(reduced == 0)
+    chosen = forced.copy()
+    left_room = fi.left_cap - np.bincount(fi.tail[forced], minlength=len(fi.left_cap))
+    right_room = fi.right_cap - np.bincount(fi.head[forced], minlength=len(fi.right_cap))
+    if (left_room < 0).any() or (right_room < 0).any():
+        raise SolverError("dual prices force more edges than capacity allows: they are not optimal")
+    if len(tight) == 0:
+        if (left_room[u > 0] != 0).any() or (right_room[y > 0] != 0).any():
+            raise SolverError("dual prices leave a priced node unfilled: they are not optimal")
+        return chosen
+    # Network on the tight edges only; nodes are those tight edges touch, renumbered.
+    vols, t_tail = np.unique(fi.tail[tight], return_inverse=True)
+    acts, t_head = np.unique(fi.head[tight], return_inverse=True)
+    # Every priced node must be filled; a priced node with no tight edge must already be full.
+    untouched_l = np.ones(len(fi.left_cap), dtype=bool)
+    untouched_l[vols] = False
+    untouched_r = np.ones(len(fi.right_cap), dtype=bool)
+    untouched_r[acts] = False
+    if (left_room[untouched_l & (u > 0)] != 0).any() or (right_room[untouched_r & (y > 0)] != 0).any():
+        raise SolverError("dual prices leave a priced node unfilled: they are not optimal")
+    nv, na = len(vols), len(acts)
+    hub = nv + na
+    v_room, a_room = left_room[vols], right_room[acts]
+    v_fixed, a_fixed = u[vols] > 0, y[acts] > 0
+    supplies = np.zeros(hub + 1, dtype=np.int64)
+    supplies[:nv][v_fixed] = v_room[v_fixed]
+    supplies[nv:hub][a_fixed] = -a_room[a_fixed]
+    supplies[hub] = -int(supplies[:hub].sum())
+    free_v, free_a = np.flatnonzero(~v_fixed), np.flatnonzero(~a_fixed)
+    tails = np.concatenate([t_tail, np.full(len(free_v), hub), free_a + nv])
+    heads = np.concatenate([t_head + nv, free_v, np.full(len(free_a), hub)])
+    caps = np.concatenate([np.ones(len(tight), dtype=np.int64), v_room[free_v], a_room[free_a]])
+    costs = np.concatenate([keys(tight), np.zeros(len(free_v) + len(free_a), dtype=np.int64)])
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    arcs = smcf.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64), costs.astype(np.int64)
+    )
+    smcf.set_nodes_supplies(np.arange(hub + 1, dtype=np.int32), supplies)
+    status = smcf.solve()
+    if status != smcf.OPTIMAL:
+        raise SolverError(f"tie-break flow ended with status {status.name}: the dual prices were not optimal")
+    chosen[tight] = np.asarray(smcf.flows(arcs[: len(tight)])) > 0
+    return chosen

@@ -1,0 +1,101 @@
+"""The deterministic tie-break: one answer per problem, whatever the path to the optimum."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import matcher
+from matcher.certificate import flow_duals
+from matcher.solvers import FlowInput
+from matcher.solvers.networkx_backend import solve_networkx
+from matcher.solvers.ortools_backend import solve_ortools
+from matcher.tiebreak import canonical_selection, tie_keys
+from tests.strategies import problems
+from tests.test_sparsify import flow_inputs
+
+
+def _keys(fi: FlowInput) -> np.ndarray:
+    ids_v = [f"v{i}" for i in range(len(fi.left_cap))]
+    ids_a = [f"a{j}" for j in range(len(fi.right_cap))]
+    return tie_keys(ids_v, ids_a, fi.tail, fi.head)
+
+
+def _brute_force(fi: FlowInput, keys: np.ndarray) -> tuple[int, int]:
+    """(best weight, least key sum among the best), by enumerating every edge subset."""
+    best = (0, 0)
+    for picks in itertools.product([False, True], repeat=len(fi.tail)):
+        chosen = np.array(picks, dtype=bool)
+        if (np.bincount(fi.tail[chosen], minlength=len(fi.left_cap)) > fi.left_cap).any():
+            continue
+        if (np.bincount(fi.head[chosen], minlength=len(fi.right_cap)) > fi.right_cap).any():
+            continue
+        score = (int(fi.weight[chosen].sum()), -int(keys[chosen].sum()))
+        best = max(best, score)
+    return best[0], -best[1]
+
+
+@settings(max_examples=300)
+@given(flow_inputs().filter(lambda fi: len(fi.tail) <= 10))
+def test_tie_break_is_the_least_key_optimum(fi: FlowInput) -> None:
+    keys = _keys(fi)
+    chosen = solve_ortools(fi)
+    u, y = flow_duals(fi, chosen)
+    canonical = canonical_selection(fi, u, y, lambda e: keys[e])
+    assert (int(fi.weight[canonical].sum()), int(keys[canonical].sum())) == _brute_force(fi, keys)
+
+
+@settings(max_examples=300)
+@given(flow_inputs())
+def test_tie_break_ignores_which_optimum_and_duals_it_starts_from(fi: FlowInput) -> None:
+    keys = _keys(fi)
+    picks = []
+    for solve in (solve_ortools, solve_networkx):
+        chosen = solve(fi)
+        for compiled in (True, False):
+            u, y = flow_duals(fi, chosen, compiled=compiled)
+            picks.append(canonical_selection(fi, u, y, lambda e: keys[e]).tolist())
+    assert all(p == picks[0] for p in picks)
+
+
+def test_duals_that_are_not_optimal_are_refused() -> None:
+    fi = FlowInput(np.array([1, 1]), np.array([1]), np.array([0, 1]), np.array([0, 0]), np.array([5, 5]))
+    keys = _keys(fi)
+    # Both edges would be forced into a single place.
+    with pytest.raises(matcher.SolverError, match="not optimal"):
+        canonical_selection(fi, np.array([0, 0]), np.array([0]), lambda e: keys[e])
+    # A priced place that nothing can fill.
+    with pytest.raises(matcher.SolverError, match="not optimal"):
+        canonical_selection(fi, np.array([9, 9]), np.array([1]), lambda e: keys[e])
+
+
+def test_tie_keys_follow_ids_not_positions() -> None:
+    a = tie_keys(["v1", "v2"], ["a1"], np.array([0, 1]), np.array([0, 0]))
+    b = tie_keys(["v0", "v2", "v1"], ["a0", "a1"], np.array([2, 1]), np.array([1, 1]))
+    assert a.tolist() == b.tolist()
+    assert ((a >= 0) & (a < 2**31)).all()
+
+
+def _document(result: matcher.MatchResult) -> dict[str, Any]:
+    doc = json.loads(result.to_json())
+    doc["certificate"].pop("backend", None)
+    doc.pop("backend", None)
+    return doc
+
+
+@settings(max_examples=300)
+@given(problems())
+def test_one_document_whichever_backend_and_sparsification(doc: dict[str, Any]) -> None:
+    p = matcher.compile_problem(
+        matcher.records.coerce_volunteers(doc["volunteers"]),
+        matcher.records.coerce_activities(doc["activities"]),
+        matcher.records.coerce_policy(doc.get("policy")),
+    )
+    reference = _document(matcher.solve(p, sparsify=False))
+    for backend, sparsify in [("ortools", True), ("networkx", False), ("highs", True)]:
+        assert _document(matcher.solve(p, backend=backend, sparsify=sparsify)) == reference
