@@ -18,7 +18,17 @@ from scipy.spatial import cKDTree
 from matcher.geo import chord_for_km, haversine_km, unit_vectors
 from matcher.problem import Problem
 
-__all__ = ["Edges", "candidate_edges", "preference_ranks", "skill_check", "sorted_lookup", "time_check", "travel_check"]
+__all__ = [
+    "SKILL_TABLE_CELLS",
+    "Edges",
+    "SkillTable",
+    "candidate_edges",
+    "preference_ranks",
+    "skill_check",
+    "sorted_lookup",
+    "time_check",
+    "travel_check",
+]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -71,20 +81,64 @@ def sorted_lookup(keys: I64, query: I64) -> tuple[I64, B]:
     return pos, found
 
 
-def skill_check(p: Problem, vol: I64, act: I64) -> tuple[B, I64]:
-    """Rule 1 on pairs: return (every requirement met, summed surplus levels)."""
-    req_pos, slot = _segment_positions(p.req_ptr, act)
-    n_skills = np.int64(max(len(p.skill_names), 1))
-    vol_owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_skill_ptr))
-    held_keys = vol_owner * n_skills + p.vol_skill_code
-    pos, found = sorted_lookup(held_keys, vol[slot] * n_skills + p.req_code[req_pos])
-    level = np.zeros(len(slot), dtype=np.int64)
-    if len(held_keys):
+@dataclass(frozen=True, eq=False)
+class SkillTable:
+    """Each volunteer's level in each *required* skill (0 = not held), for O(1) lookups.
+
+    ``levels[v, column[k]]`` is volunteer ``v``'s level in skill code ``k``; ``column[k]`` is -1
+    for skills no activity requires. ``levels`` is None when the table would exceed
+    :data:`SKILL_TABLE_CELLS`, and lookups fall back to binary search.
+    """
+
+    column: I64
+    levels: npt.NDArray[np.int8] | None
+
+    @classmethod
+    def build(cls, p: Problem) -> SkillTable:
+        """The table for ``p`` (levels run 1..5, so one byte per cell)."""
+        required = np.unique(p.req_code)
+        column = np.full(len(p.skill_names), -1, dtype=np.int64)
+        column[required] = np.arange(len(required), dtype=np.int64)
+        if p.n_volunteers * len(required) > SKILL_TABLE_CELLS:
+            return cls(column, None)
+        levels = np.zeros((p.n_volunteers, len(required)), dtype=np.int8)
+        owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_skill_ptr))
+        col = column[p.vol_skill_code]
+        held = col >= 0
+        levels[owner[held], col[held]] = p.vol_skill_level[held]
+        return cls(column, levels)
+
+    def lookup(self, p: Problem, vol: I64, code: I64) -> I64:
+        """Levels of volunteers ``vol`` in required skills ``code`` (pairwise)."""
+        if self.levels is not None:
+            return self.levels[vol, self.column[code]].astype(np.int64)
+        n_skills = np.int64(max(len(p.skill_names), 1))
+        owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_skill_ptr))
+        pos, found = sorted_lookup(owner * n_skills + p.vol_skill_code, vol * n_skills + code)
+        level = np.zeros(len(vol), dtype=np.int64)
         level[found] = p.vol_skill_level[pos[found]]
-    gap = level - p.req_level[req_pos]
-    failed = np.bincount(slot[gap < 0], minlength=len(vol))
-    surplus = np.bincount(slot, weights=np.maximum(gap, 0), minlength=len(vol)).astype(np.int64)
-    return failed == 0, surplus
+        return level
+
+
+#: Largest volunteers x required-skills table built for skill lookups (one byte per cell).
+SKILL_TABLE_CELLS = 256 * 2**20
+
+
+def skill_check(p: Problem, vol: I64, act: I64, table: SkillTable | None = None) -> tuple[B, I64]:
+    """Rule 1 on pairs: return (every requirement met, summed surplus levels)."""
+    table = table if table is not None else SkillTable.build(p)
+    n_req = np.diff(p.req_ptr)[act]
+    ok = np.ones(len(vol), dtype=bool)
+    surplus = np.zeros(len(vol), dtype=np.int64)
+    # One pass per requirement position (activities need a handful of skills): no pair x
+    # requirement expansion, which cost more than the lookups themselves.
+    for j in range(int(n_req.max(initial=0))):
+        rows = np.flatnonzero(n_req > j)
+        pos = p.req_ptr[act[rows]] + j
+        gap = table.lookup(p, vol[rows], p.req_code[pos].astype(np.int64)) - p.req_level[pos]
+        ok[rows] &= gap >= 0
+        surplus[rows] += np.maximum(gap, 0)
+    return ok, surplus
 
 
 def time_check(p: Problem, vol: I64, act: I64) -> B:
