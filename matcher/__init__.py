@@ -9,12 +9,14 @@
 from matcher.candidates import Edges, candidate_edges
 from matcher.costs import COST_TERMS, CostTerms, Objective, objective_weights, pair_costs
 from matcher.errors import CostRangeError, InputError, InputIssue, MatcherError, SolverError, UnknownBackendError
+from matcher.fastpath import compile_records, load_problem, parse_problem
 from matcher.models import Activity, Location, Policy, ProblemDocument, Requirement, TimeWindow, Volunteer, Weights
 from matcher.pipeline import match, match_document, prepare, solve
 from matcher.problem import Problem, compile_problem
 from matcher.records import load_document, parse_document
 from matcher.result import Assignment, Certificate, MatchResult, ObjectiveValue, Unassigned, Unfilled
 from matcher.solvers import BACKENDS, DEFAULT_BACKEND
+from matcher.tables import load_tables, problem_from_tables
 from matcher.verify import Verification, verify
 
 __all__ = [
@@ -48,13 +50,18 @@ __all__ = [
     "Weights",
     "candidate_edges",
     "compile_problem",
+    "compile_records",
     "load_document",
+    "load_problem",
+    "load_tables",
     "match",
     "match_document",
     "objective_weights",
     "pair_costs",
     "parse_document",
+    "parse_problem",
     "prepare",
+    "problem_from_tables",
     "solve",
     "verify",
 ]

@@ -17,13 +17,15 @@ from collections.abc import Iterable, Sequence
 from matcher.atomic import write_atomic
 from matcher.costs import COST_TERMS
 from matcher.errors import InputError, MatcherError
+from matcher.fastpath import load_problem
 from matcher.models import ProblemDocument
-from matcher.pipeline import match_document, prepare
-from matcher.problem import compile_problem
+from matcher.pipeline import prepare, solve
+from matcher.problem import Problem
 from matcher.progress import StageTimer, StderrProgress
-from matcher.records import load_document
+from matcher.records import read_bytes, read_json
 from matcher.result import MatchResult
 from matcher.solvers import BACKENDS, DEFAULT_BACKEND
+from matcher.tables import load_tables
 from matcher.verify import verify
 
 __all__ = ["main"]
@@ -63,12 +65,27 @@ def assignments_csv(result: MatchResult) -> str:
     return _csv_text(header, rows)
 
 
+def _load(args: argparse.Namespace) -> Problem:
+    """The problem named on the command line: one JSON document, or a volunteers and an activities table."""
+    paths = args.problem
+    if len(paths) == 1:
+        if args.policy is not None:
+            raise InputError.single("document", "", "", "--policy is for tables; a JSON document has its own", "usage")
+        return load_problem(paths[0])
+    if len(paths) != 2:
+        raise InputError.single(
+            "document", "", "", "give one JSON document, or volunteers and activities tables", "usage"
+        )
+    policy = read_json(read_bytes(args.policy)) if args.policy is not None else None
+    return load_tables(paths[0], paths[1], policy, encoding=args.encoding)
+
+
 def _cmd_solve(args: argparse.Namespace) -> int:
     progress = None if args.quiet else StderrProgress()
     timer = StageTimer(progress)
     with timer("read+validate"):
-        doc = load_document(args.problem)
-    result = match_document(doc, backend=args.backend, timer=timer)
+        problem = _load(args)
+    result = solve(problem, backend=args.backend, timer=timer)
     with timer("write"):
         text = assignments_csv(result) if args.format == "csv" else result.to_json(include_timings=args.timings)
         _emit(text, args.output)
@@ -78,8 +95,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 
 def _cmd_candidates(args: argparse.Namespace) -> int:
-    doc = load_document(args.problem)
-    p = compile_problem(doc.volunteers, doc.activities, doc.policy)
+    p = _load(args)
     edges, costs, _objective = prepare(p)
     total = costs.total.tolist()
     rows = (
@@ -91,17 +107,16 @@ def _cmd_candidates(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    doc = load_document(args.problem)
-    compile_problem(doc.volunteers, doc.activities, doc.policy)
-    print(f"valid: {len(doc.volunteers)} volunteers, {len(doc.activities)} activities")
+    p = _load(args)
+    print(f"valid: {p.n_volunteers} volunteers, {p.n_activities} activities")
     return EXIT_OK
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    doc = load_document(args.problem)
-    p = compile_problem(doc.volunteers, doc.activities, doc.policy)
+    *args.problem, result_path = args.problem
+    p = _load(args)
     try:
-        with open(args.result, encoding="utf-8") as handle:
+        with open(result_path, encoding="utf-8") as handle:
             result_doc = json.load(handle)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         print(f"matcher: error: cannot read result file: {type(exc).__name__}", file=sys.stderr)
@@ -124,13 +139,25 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _problem_arguments(parser: argparse.ArgumentParser, extra: str = "") -> None:
+    parser.add_argument(
+        "problem",
+        nargs="+",
+        help="a JSON problem document, or a volunteers and an activities table (.csv or .parquet) " + extra,
+    )
+    parser.add_argument("--policy", help="policy JSON file for tables (default: the default policy)")
+    parser.add_argument(
+        "--encoding", default="utf-8", help="encoding of CSV tables: utf-8 (a BOM is fine) or gb18030 (default utf-8)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation tools)."""
     parser = argparse.ArgumentParser(prog="matcher", description="Match volunteers to menu activities, optimally.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    solve = sub.add_parser("solve", help="solve a problem document and write the result")
-    solve.add_argument("problem", help="problem document (JSON)")
+    solve = sub.add_parser("solve", help="solve a problem and write the result")
+    _problem_arguments(solve)
     solve.add_argument("-o", "--output", help="result file (default: standard output)")
     solve.add_argument("--format", choices=["json", "csv"], default="json", help="json document or CSV of assignments")
     solve.add_argument("--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
@@ -139,17 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
     solve.set_defaults(func=_cmd_solve)
 
     cand = sub.add_parser("candidates", help="write every eligible pair with its cost as CSV")
-    cand.add_argument("problem")
+    _problem_arguments(cand)
     cand.add_argument("-o", "--output", help="CSV file (default: standard output)")
     cand.set_defaults(func=_cmd_candidates)
 
-    val = sub.add_parser("validate", help="check a problem document")
-    val.add_argument("problem")
+    val = sub.add_parser("validate", help="check a problem")
+    _problem_arguments(val)
     val.set_defaults(func=_cmd_validate)
 
     ver = sub.add_parser("verify", help="check a result against its problem (feasibility and certificate)")
-    ver.add_argument("problem")
-    ver.add_argument("result")
+    _problem_arguments(ver, extra="and then the result document")
     ver.set_defaults(func=_cmd_verify)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the problem document")

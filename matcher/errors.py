@@ -41,6 +41,9 @@ class InputIssue:
         What is wrong, phrased without echoing the value.
     code:
         A stable machine-readable code (``"duplicate_id"``, ``"extra_forbidden"`` …).
+    row:
+        For records read from a table (CSV, Parquet, a data frame), the record's row: the first
+        record is row 1 and a header line is not counted. ``None`` otherwise.
 
     """
 
@@ -49,22 +52,28 @@ class InputIssue:
     field: str
     message: str
     code: str
+    row: int | None = None
 
     def __str__(self) -> str:
         where = self.record if not self.record_id else f"{self.record} {self.record_id!r}"
+        if self.row is not None:
+            where += f" (row {self.row})"
         if self.field:
             where += f", field {self.field!r}"
         return f"{where}: {self.message} [{self.code}]"
 
-    def to_dict(self) -> dict[str, str]:
-        """Return the issue as a JSON-ready mapping."""
-        return {
+    def to_dict(self) -> dict[str, str | int]:
+        """Return the issue as a JSON-ready mapping (``row`` only when known)."""
+        out: dict[str, str | int] = {
             "record": self.record,
             "record_id": self.record_id,
             "field": self.field,
             "message": self.message,
             "code": self.code,
         }
+        if self.row is not None:
+            out["row"] = self.row
+        return out
 
 
 class InputError(MatcherError, ValueError):

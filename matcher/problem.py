@@ -10,10 +10,11 @@ flat arrays for record ``i``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +22,7 @@ import numpy.typing as npt
 from matcher.errors import InputError, InputIssue
 from matcher.models import Activity, Policy, Volunteer
 
-__all__ = ["Problem", "compile_problem", "to_micros"]
+__all__ = ["Columns", "Problem", "assemble", "compile_problem", "to_micros"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -79,6 +80,17 @@ class Problem:
     req_ptr: I64
     req_code: I32
     req_level: I32
+
+    @classmethod
+    def from_frames(cls, volunteers: Any, activities: Any, policy: Policy | Mapping[str, Any] | None = None) -> Problem:
+        """Validate and compile a volunteers table and an activities table.
+
+        Tables are pandas, polars or Arrow tables (or mappings of column name to values), one row
+        per record; the columns and the cell syntax are described in :mod:`matcher.tables`.
+        """
+        from matcher.tables import problem_from_tables
+
+        return problem_from_tables(volunteers, activities, policy)
 
     @property
     def n_volunteers(self) -> int:
@@ -152,6 +164,178 @@ def _merge_windows(owner: I64, start: I64, end: I64, n_owners: int) -> tuple[I64
     return ptr, block_start, block_end
 
 
+@dataclass
+class Columns:
+    """Records flattened into parallel lists, in input order, ready to be numbered and sorted.
+
+    Both input paths fill one: :func:`compile_problem` from validated models, and
+    :mod:`matcher.fastpath` straight from plain records and tables. Nested data is stored as
+    (owner position, value...) triples; times are microseconds since the epoch.
+    """
+
+    vol_ids: list[str] = field(default_factory=list)
+    vol_lat: list[float] = field(default_factory=list)
+    vol_lon: list[float] = field(default_factory=list)
+    vol_travel: list[float] = field(default_factory=list)
+    vol_max_activities: list[int] = field(default_factory=list)
+    vol_always: list[bool] = field(default_factory=list)
+    vol_groups: list[int] = field(default_factory=list)
+    skill_owner: list[int] = field(default_factory=list)
+    skill_name: list[str] = field(default_factory=list)
+    skill_level: list[int] = field(default_factory=list)
+    win_owner: list[int] = field(default_factory=list)
+    win_start: list[int] = field(default_factory=list)
+    win_end: list[int] = field(default_factory=list)
+    pref_owner: list[int] = field(default_factory=list)
+    pref_act: list[str] = field(default_factory=list)
+    pref_rank: list[int] = field(default_factory=list)
+    act_ids: list[str] = field(default_factory=list)
+    act_start: list[int] = field(default_factory=list)
+    act_end: list[int] = field(default_factory=list)
+    act_lat: list[float] = field(default_factory=list)
+    act_lon: list[float] = field(default_factory=list)
+    act_capacity: list[int] = field(default_factory=list)
+    act_priority: list[int] = field(default_factory=list)
+    req_owner: list[int] = field(default_factory=list)
+    req_name: list[str] = field(default_factory=list)
+    req_level: list[int] = field(default_factory=list)
+
+    def add_volunteer(self, v: Volunteer) -> None:
+        """Append one validated volunteer."""
+        i = len(self.vol_ids)
+        self.vol_ids.append(v.id)
+        self.vol_lat.append(v.location.lat if v.location else _NAN)
+        self.vol_lon.append(v.location.lon if v.location else _NAN)
+        self.vol_travel.append(v.max_travel_km if v.max_travel_km is not None else _INF)
+        self.vol_max_activities.append(v.max_activities)
+        self.vol_always.append(v.availability is None)
+        for name, level in v.skills.items():
+            self.skill_owner.append(i)
+            self.skill_name.append(name)
+            self.skill_level.append(level)
+        for w in v.availability or ():
+            self.win_owner.append(i)
+            self.win_start.append(to_micros(w.start))
+            self.win_end.append(to_micros(w.end))
+        groups = v.preference_groups()
+        self.vol_groups.append(len(groups))
+        for rank, group in enumerate(groups):
+            for aid in group:
+                self.pref_owner.append(i)
+                self.pref_act.append(aid)
+                self.pref_rank.append(rank)
+
+    def add_activity(self, a: Activity) -> None:
+        """Append one validated activity."""
+        j = len(self.act_ids)
+        self.act_ids.append(a.id)
+        self.act_start.append(to_micros(a.start))
+        self.act_end.append(to_micros(a.end))
+        self.act_lat.append(a.location.lat if a.location else _NAN)
+        self.act_lon.append(a.location.lon if a.location else _NAN)
+        self.act_capacity.append(a.capacity)
+        self.act_priority.append(a.priority)
+        for r in a.requirements:
+            self.req_owner.append(j)
+            self.req_name.append(r.skill)
+            self.req_level.append(r.min_level)
+
+
+_NAN = float("nan")
+_INF = float("inf")
+
+
+def _canonical_order(ids: list[str]) -> I64:
+    return np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
+
+
+def _owner_csr(owner: list[int], rank: I64, n: int, *keys: npt.NDArray[np.int64]) -> tuple[I64, I64]:
+    """Order items by (new owner number, keys...); return (ptr, order)."""
+    new_owner = rank[np.asarray(owner, dtype=np.int64)] if owner else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((*reversed(keys), new_owner)) if len(new_owner) else np.zeros(0, dtype=np.int64)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(new_owner, minlength=n), out=ptr[1:])
+    return ptr, order
+
+
+def assemble(c: Columns, policy: Policy) -> Problem:
+    """Number, sort and pack :class:`Columns` into a :class:`Problem`.
+
+    Checks what one record cannot check alone: unique ids and preferences that name existing
+    activities; raises :class:`~matcher.errors.InputError` listing every such problem.
+    """
+    issues = _duplicate_issues(c.vol_ids, "volunteer") + _duplicate_issues(c.act_ids, "activity")
+    vol_order, act_order = _canonical_order(c.vol_ids), _canonical_order(c.act_ids)
+    n_v, n_a = len(vol_order), len(act_order)
+    vol_rank = np.empty(n_v, dtype=np.int64)
+    vol_rank[vol_order] = np.arange(n_v, dtype=np.int64)
+    act_rank = np.empty(n_a, dtype=np.int64)
+    act_rank[act_order] = np.arange(n_a, dtype=np.int64)
+    volunteer_ids = tuple(c.vol_ids[i] for i in vol_order)
+    activity_ids = tuple(c.act_ids[j] for j in act_order)
+
+    act_index = {aid: int(act_rank[j]) for j, aid in enumerate(c.act_ids)}
+    pref_act = np.array([act_index.get(aid, -1) for aid in c.pref_act], dtype=np.int64)
+    if (pref_act < 0).any():
+        for k in np.flatnonzero(pref_act < 0):
+            owner = c.vol_ids[c.pref_owner[int(k)]]
+            message = f"refers to unknown activity id {c.pref_act[int(k)]!r}"
+            issues.append(InputIssue("volunteer", owner, "preferences", message, "unknown_activity"))
+    if issues:
+        raise InputError(issues)
+
+    skill_names = tuple(sorted(set(c.skill_name) | set(c.req_name)))
+    skill_code = {s: k for k, s in enumerate(skill_names)}
+    vol_skill_code = np.array([skill_code[s] for s in c.skill_name], dtype=np.int64)
+    req_code = np.array([skill_code[s] for s in c.req_name], dtype=np.int64)
+
+    skill_ptr, skill_order = _owner_csr(c.skill_owner, vol_rank, n_v, vol_skill_code)
+    req_ptr, req_order = _owner_csr(c.req_owner, act_rank, n_a, req_code)
+    pref_rank = np.asarray(c.pref_rank, dtype=np.int64)
+    pref_ptr, pref_order = _owner_csr(c.pref_owner, vol_rank, n_v, pref_act)
+    win_owner = vol_rank[np.asarray(c.win_owner, dtype=np.int64)] if c.win_owner else np.zeros(0, dtype=np.int64)
+    avail_ptr, avail_start, avail_end = _merge_windows(
+        win_owner, np.asarray(c.win_start, dtype=np.int64), np.asarray(c.win_end, dtype=np.int64), n_v
+    )
+
+    def by_vol(values: Sequence[float] | Sequence[int] | Sequence[bool], dtype: type) -> npt.NDArray[Any]:
+        return np.asarray(values, dtype=dtype)[vol_order] if n_v else np.zeros(0, dtype=dtype)
+
+    def by_act(values: Sequence[float] | Sequence[int], dtype: type) -> npt.NDArray[Any]:
+        return np.asarray(values, dtype=dtype)[act_order] if n_a else np.zeros(0, dtype=dtype)
+
+    return Problem(
+        policy=policy,
+        volunteer_ids=volunteer_ids,
+        activity_ids=activity_ids,
+        skill_names=skill_names,
+        vol_lat=by_vol(c.vol_lat, np.float64),
+        vol_lon=by_vol(c.vol_lon, np.float64),
+        vol_max_travel_km=by_vol(c.vol_travel, np.float64),
+        vol_max_activities=by_vol(c.vol_max_activities, np.int64),
+        vol_skill_ptr=skill_ptr,
+        vol_skill_code=vol_skill_code[skill_order].astype(np.int32),
+        vol_skill_level=np.asarray(c.skill_level, dtype=np.int32)[skill_order],
+        vol_always_available=by_vol(c.vol_always, np.bool_),
+        avail_ptr=avail_ptr,
+        avail_start=avail_start,
+        avail_end=avail_end,
+        pref_ptr=pref_ptr,
+        pref_act=pref_act[pref_order].astype(np.int32),
+        pref_rank=pref_rank[pref_order].astype(np.int32),
+        vol_pref_groups=by_vol(c.vol_groups, np.int32),
+        act_start=by_act(c.act_start, np.int64),
+        act_end=by_act(c.act_end, np.int64),
+        act_lat=by_act(c.act_lat, np.float64),
+        act_lon=by_act(c.act_lon, np.float64),
+        act_capacity=by_act(c.act_capacity, np.int64),
+        act_priority=by_act(c.act_priority, np.int64),
+        req_ptr=req_ptr,
+        req_code=req_code[req_order].astype(np.int32),
+        req_level=np.asarray(c.req_level, dtype=np.int32)[req_order],
+    )
+
+
 def compile_problem(volunteers: Sequence[Volunteer], activities: Sequence[Activity], policy: Policy) -> Problem:
     """Compile validated models into a columnar :class:`Problem`.
 
@@ -163,88 +347,9 @@ def compile_problem(volunteers: Sequence[Volunteer], activities: Sequence[Activi
     >>> p.n_volunteers, p.n_activities
     (0, 0)
     """
-    issues = _duplicate_issues([v.id for v in volunteers], "volunteer")
-    issues += _duplicate_issues([a.id for a in activities], "activity")
-    vols = sorted(volunteers, key=lambda v: v.id)
-    acts = sorted(activities, key=lambda a: a.id)
-    act_index = {a.id: j for j, a in enumerate(acts)}
-
-    pref_lengths: list[int] = []
-    pref_act: list[int] = []
-    pref_rank: list[int] = []
-    n_groups: list[int] = []
-    for v in vols:
-        groups = v.preference_groups()
-        pairs: list[tuple[int, int]] = []
-        for rank, group in enumerate(groups):
-            for aid in group:
-                j = act_index.get(aid)
-                if j is None:
-                    issues.append(
-                        InputIssue(
-                            "volunteer",
-                            v.id,
-                            "preferences",
-                            f"refers to unknown activity id {aid!r}",
-                            "unknown_activity",
-                        )
-                    )
-                else:
-                    pairs.append((j, rank))
-        pairs.sort()
-        pref_lengths.append(len(pairs))
-        pref_act.extend(j for j, _ in pairs)
-        pref_rank.extend(r for _, r in pairs)
-        n_groups.append(len(groups))
-    if issues:
-        raise InputError(issues)
-
-    skill_names = tuple(sorted({s for v in vols for s in v.skills} | {r.skill for a in acts for r in a.requirements}))
-    skill_code = {s: k for k, s in enumerate(skill_names)}
-
-    skill_items = [sorted((skill_code[s], lvl) for s, lvl in v.skills.items()) for v in vols]
-    req_items = [sorted((skill_code[r.skill], r.min_level) for r in a.requirements) for a in acts]
-
-    win_owner = [i for i, v in enumerate(vols) for _ in (v.availability or ())]
-    win_start = [to_micros(w.start) for v in vols for w in (v.availability or ())]
-    win_end = [to_micros(w.end) for v in vols for w in (v.availability or ())]
-    avail_ptr, avail_start, avail_end = _merge_windows(
-        np.asarray(win_owner, dtype=np.int64),
-        np.asarray(win_start, dtype=np.int64),
-        np.asarray(win_end, dtype=np.int64),
-        len(vols),
-    )
-
-    nan = float("nan")
-    return Problem(
-        policy=policy,
-        volunteer_ids=tuple(v.id for v in vols),
-        activity_ids=tuple(a.id for a in acts),
-        skill_names=skill_names,
-        vol_lat=np.array([v.location.lat if v.location else nan for v in vols], dtype=np.float64),
-        vol_lon=np.array([v.location.lon if v.location else nan for v in vols], dtype=np.float64),
-        vol_max_travel_km=np.array(
-            [v.max_travel_km if v.max_travel_km is not None else np.inf for v in vols], dtype=np.float64
-        ),
-        vol_max_activities=np.array([v.max_activities for v in vols], dtype=np.int64),
-        vol_skill_ptr=_csr([len(items) for items in skill_items]),
-        vol_skill_code=np.array([k for items in skill_items for k, _ in items], dtype=np.int32),
-        vol_skill_level=np.array([lvl for items in skill_items for _, lvl in items], dtype=np.int32),
-        vol_always_available=np.array([v.availability is None for v in vols], dtype=bool),
-        avail_ptr=avail_ptr,
-        avail_start=avail_start,
-        avail_end=avail_end,
-        pref_ptr=_csr(pref_lengths),
-        pref_act=np.array(pref_act, dtype=np.int32),
-        pref_rank=np.array(pref_rank, dtype=np.int32),
-        vol_pref_groups=np.array(n_groups, dtype=np.int32),
-        act_start=np.array([to_micros(a.start) for a in acts], dtype=np.int64),
-        act_end=np.array([to_micros(a.end) for a in acts], dtype=np.int64),
-        act_lat=np.array([a.location.lat if a.location else nan for a in acts], dtype=np.float64),
-        act_lon=np.array([a.location.lon if a.location else nan for a in acts], dtype=np.float64),
-        act_capacity=np.array([a.capacity for a in acts], dtype=np.int64),
-        act_priority=np.array([a.priority for a in acts], dtype=np.int64),
-        req_ptr=_csr([len(items) for items in req_items]),
-        req_code=np.array([k for items in req_items for k, _ in items], dtype=np.int32),
-        req_level=np.array([lvl for items in req_items for _, lvl in items], dtype=np.int32),
-    )
+    columns = Columns()
+    for v in volunteers:
+        columns.add_volunteer(v)
+    for a in activities:
+        columns.add_activity(a)
+    return assemble(columns, policy)

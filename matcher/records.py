@@ -24,6 +24,8 @@ __all__ = [
     "coerce_volunteers",
     "load_document",
     "parse_document",
+    "read_bytes",
+    "read_json",
 ]
 
 _RECORD_KIND = {"volunteers": "volunteer", "activities": "activity", "policy": "policy"}
@@ -91,6 +93,15 @@ def parse_document(data: bytes) -> ProblemDocument:
     >>> doc.policy.selection
     'prefer'
     """
+    raw = read_json(data)
+    try:
+        return ProblemDocument.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_issues_from(exc, raw, None)) from None
+
+
+def read_json(data: bytes) -> Any:
+    """Decode strict JSON from UTF-8 bytes (optional BOM), with errors as :class:`~matcher.errors.InputError`."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -98,24 +109,24 @@ def parse_document(data: bytes) -> ProblemDocument:
             "document", "", "", f"the file is not valid UTF-8 (bad byte at offset {exc.start})", "not_utf8"
         ) from None
     try:
-        raw = json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise InputError.single("document", "", "", f"not valid JSON{where}: {reason}", "not_json") from None
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes, with an unreadable file as :class:`~matcher.errors.InputError`."""
     try:
-        return ProblemDocument.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(_issues_from(exc, raw, None)) from None
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError.single("document", "", "", f"cannot read file: {exc.strerror}", "unreadable") from None
 
 
 def load_document(path: str | Path) -> ProblemDocument:
     """Read and validate a problem document file; see :func:`parse_document`."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError.single("document", "", "", f"cannot read file: {exc.strerror}", "unreadable") from None
-    return parse_document(data)
+    return parse_document(read_bytes(path))
 
 
 def _coerce_list(items: Iterable[Any], model: type[M], top: str) -> list[M]:

@@ -23,11 +23,17 @@ def base() -> dict[str, Any]:
 
 
 def issues_of(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    with pytest.raises(InputError) as info:
-        matcher.parse_document(json.dumps(doc, ensure_ascii=False).encode())
-    text = str(info.value) + "".join(str(i) for i in info.value.issues)
-    assert SECRET not in text
-    return [(i.record, i.record_id, i.field, i.code) for i in info.value.issues]
+    """The issues of ``doc``, which must be the same through the models and the fast path."""
+    data = json.dumps(doc, ensure_ascii=False).encode()
+    found = []
+    for parse in (matcher.parse_document, matcher.parse_problem):
+        with pytest.raises(InputError) as info:
+            parse(data)
+        text = str(info.value) + "".join(str(i) for i in info.value.issues)
+        assert SECRET not in text
+        found.append([(i.record, i.record_id, i.field, i.code) for i in info.value.issues])
+    assert found[0] == found[1]
+    return found[0]
 
 
 def with_volunteer(**fields: Any) -> dict[str, Any]:
