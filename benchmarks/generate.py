@@ -71,8 +71,32 @@ def _iso(minutes: np.ndarray) -> list[str]:
     return [(base + timedelta(minutes=int(m))).isoformat() for m in minutes]
 
 
-def generate(scale: Scale, seed: int = 0, *, multi_activity_share: float = 0.3) -> dict[str, Any]:
-    """A problem document for ``scale``, deterministic in ``seed``."""
+#: Instance families (name -> generator keywords), each stressing one part of the engine.
+FAMILIES: dict[str, dict[str, Any]] = {
+    # The realistic default: one city, most volunteers take one activity per dispatch round.
+    "city": {},
+    # Few volunteers hold the skills most activities ask for.
+    "scarce_skills": {"skill_share": 0.25, "requirement_boost": 1},
+    # Many more volunteers than places: every place is contested.
+    "tight_capacity": {"capacity_scale": 0.3},
+    # Everyone may take several activities, and shifts overlap: the exact no-overlap step.
+    "multi_activity": {"multi_activity_share": 1.0},
+    # A 30 km travel limit: far more candidate edges per volunteer.
+    "huge_radius": {"max_travel_km": 30.0},
+}
+
+
+def generate(
+    scale: Scale,
+    seed: int = 0,
+    *,
+    multi_activity_share: float = 0.1,
+    skill_share: float = 1.0,
+    requirement_boost: int = 0,
+    capacity_scale: float = 1.0,
+    max_travel_km: float = 3.0,
+) -> dict[str, Any]:
+    """A problem document for ``scale``, deterministic in ``seed``; keywords select a family."""
     rng = np.random.default_rng(seed)
     n_v, n_a = scale.volunteers, scale.activities
     # A city of ~30 x 30 km with districts whose density falls off; people cluster around them.
@@ -94,11 +118,11 @@ def generate(scale: Scale, seed: int = 0, *, multi_activity_share: float = 0.3) 
     block_start = np.array([8 * 60, 13 * 60 + 30, 18 * 60 + 30])[rng.integers(0, 3, n_a)]
     start = day * 1440 + block_start + 30 * rng.integers(0, 3, n_a)
     end = start + rng.choice([120, 150, 180], size=n_a)
-    capacity = np.minimum(1 + rng.geometric(0.15, n_a), 30)
+    capacity = np.maximum(np.minimum(np.rint((1 + rng.geometric(0.15, n_a)) * capacity_scale), 30), 1).astype(int)
     priority = rng.choice([1, 1, 1, 1, 2, 3], size=n_a)
     online = rng.random(n_a) < 0.05
     act_loc = place(n_a, 2.0)
-    n_req = rng.choice([0, 0, 1, 1, 1, 2], size=n_a)
+    n_req = rng.choice([0, 0, 1, 1, 1, 2], size=n_a) + requirement_boost
     starts, ends = _iso(start), _iso(end)
     activities = []
     for j in range(n_a):
@@ -118,7 +142,7 @@ def generate(scale: Scale, seed: int = 0, *, multi_activity_share: float = 0.3) 
 
     # Volunteers: a few skills each, weekly half-day availability, picks among nearby activities.
     vol_loc = place(n_v, 3.0)
-    n_skills = np.minimum(rng.poisson(2.0, n_v), 6)
+    n_skills = np.where(rng.random(n_v) < skill_share, np.minimum(rng.poisson(2.0, n_v), 6), 0)
     always = rng.random(n_v) < 0.2
     n_windows = rng.integers(1, 7, n_v)
     max_act = np.where(rng.random(n_v) < multi_activity_share, rng.integers(2, 4, n_v), 1)
@@ -158,4 +182,4 @@ def generate(scale: Scale, seed: int = 0, *, multi_activity_share: float = 0.3) 
             chosen = rng.choice(pool, size=min(picks_n[i], len(pool)), replace=False)
             vol["preferences"] = [activities[int(j)]["id"] for j in chosen]
         volunteers.append(vol)
-    return {"volunteers": volunteers, "activities": activities, "policy": {"max_travel_km": 5.0}}
+    return {"volunteers": volunteers, "activities": activities, "policy": {"max_travel_km": max_travel_km}}

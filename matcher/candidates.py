@@ -9,6 +9,10 @@ skill (or everyone, when it requires none).
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,19 +145,31 @@ def skill_check(p: Problem, vol: I64, act: I64, table: SkillTable | None = None)
     return ok, surplus
 
 
-def time_check(p: Problem, vol: I64, act: I64) -> B:
+@dataclass(frozen=True, eq=False)
+class TimeIndex:
+    """Merged availability windows keyed by (volunteer, rank of start time), for one binary search per pair."""
+
+    times: I64
+    window_keys: I64
+
+    @classmethod
+    def build(cls, p: Problem) -> TimeIndex:
+        """The index for ``p``."""
+        times = np.unique(np.concatenate([p.avail_start, p.act_start]))
+        owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.avail_ptr))
+        return cls(times, owner * np.int64(len(times) + 1) + np.searchsorted(times, p.avail_start))
+
+
+def time_check(p: Problem, vol: I64, act: I64, index: TimeIndex | None = None) -> B:
     """Rule 2 on pairs: one merged availability window contains ``[start, end]`` of the activity."""
     ok = p.vol_always_available[vol].copy()
     todo = np.flatnonzero(~ok)
     if len(todo) == 0 or len(p.avail_start) == 0:
         return ok
+    index = index if index is not None else TimeIndex.build(p)
     v, a = vol[todo], act[todo]
-    times = np.unique(np.concatenate([p.avail_start, p.act_start]))
-    stride = np.int64(len(times) + 1)
-    owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.avail_ptr))
-    window_keys = owner * stride + np.searchsorted(times, p.avail_start)
-    query = v * stride + np.searchsorted(times, p.act_start[a])
-    idx = np.searchsorted(window_keys, query, side="right") - 1
+    query = v * np.int64(len(index.times) + 1) + np.searchsorted(index.times, p.act_start[a])
+    idx = np.searchsorted(index.window_keys, query, side="right") - 1
     mine = (idx >= p.avail_ptr[v]) & (idx >= 0)
     safe = np.maximum(idx, 0)
     ok[todo] = mine & (p.avail_end[safe] >= p.act_end[a])
@@ -171,11 +187,15 @@ def travel_check(p: Problem, vol: I64, act: I64) -> tuple[B, F64]:
     return ok, dist
 
 
-def preference_ranks(p: Problem, vol: I64, act: I64) -> I32:
-    """Tie-group index of each pair in the volunteer's preferences, -1 where unranked."""
+def _preference_keys(p: Problem) -> I64:
     owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.pref_ptr))
-    n_act = np.int64(max(p.n_activities, 1))
-    pos, found = sorted_lookup(owner * n_act + p.pref_act, vol * n_act + act)
+    return owner * np.int64(max(p.n_activities, 1)) + p.pref_act
+
+
+def preference_ranks(p: Problem, vol: I64, act: I64, keys: I64 | None = None) -> I32:
+    """Tie-group index of each pair in the volunteer's preferences, -1 where unranked."""
+    keys = keys if keys is not None else _preference_keys(p)
+    pos, found = sorted_lookup(keys, vol * np.int64(max(p.n_activities, 1)) + act)
     ranks = np.full(len(vol), -1, dtype=np.int32)
     ranks[found] = p.pref_rank[pos[found]]
     return ranks
@@ -186,17 +206,31 @@ def _seed_strict(p: Problem) -> tuple[I64, I64]:
     return owner, p.pref_act.astype(np.int64)
 
 
-def _seed_spatial(p: Problem) -> tuple[I64, I64]:
+def _seed_spatial(p: Problem, chunk_pairs: int) -> list[Callable[[], tuple[I64, I64]]]:
+    """Seed makers for in-person activities, in groups of about ``chunk_pairs`` pairs each."""
     vols = np.flatnonzero(p.vol_has_location)
     acts = np.flatnonzero(p.act_has_location)
     if len(vols) == 0 or len(acts) == 0:
-        return _empty_i64(), _empty_i64()
+        return []
     radius = chord_for_km(p.policy.max_travel_km + _SEARCH_SLACK_KM)
     vtree = cKDTree(unit_vectors(p.vol_lat[vols], p.vol_lon[vols]))
-    atree = cKDTree(unit_vectors(p.act_lat[acts], p.act_lon[acts]))
-    # output_type="ndarray" keeps zero-distance pairs, which a sparse matrix would drop.
-    hits = atree.sparse_distance_matrix(vtree, radius, output_type="ndarray")
-    return vols[hits["j"]].astype(np.int64), acts[hits["i"]].astype(np.int64)
+    points = unit_vectors(p.act_lat[acts], p.act_lon[acts])
+    # Counting first bounds the memory of every group before any pair is materialised.
+    counts = vtree.query_ball_point(points, radius, return_length=True)
+    group = np.cumsum(counts) // max(chunk_pairs, 1)
+    cuts = np.flatnonzero(np.diff(group)) + 1
+    bounds = np.concatenate([[0], cuts, [len(acts)]])
+
+    def make(lo: int, hi: int) -> Callable[[], tuple[I64, I64]]:
+        def seeds() -> tuple[I64, I64]:
+            hits = vtree.query_ball_point(points[lo:hi], radius)
+            vol = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts[lo:hi].sum()))
+            act = np.repeat(acts[lo:hi], counts[lo:hi])
+            return vols[vol], act
+
+        return seeds
+
+    return [make(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
 
 def _seed_online(p: Problem) -> tuple[I64, I64]:
@@ -229,38 +263,58 @@ def _seed_online(p: Problem) -> tuple[I64, I64]:
     return np.concatenate(vol_parts), np.concatenate(act_parts)
 
 
-def candidate_edges(p: Problem) -> Edges:
+#: Seed pairs materialised at once per worker: bounds the peak memory of candidate generation.
+CHUNK_PAIRS = 2_000_000
+
+
+def _eligible(
+    p: Problem, seeds: Callable[[], tuple[I64, I64]], skills: SkillTable, times: TimeIndex
+) -> tuple[I64, I64, I64, F64]:
+    """Apply the skill, time and travel rules to one group of seed pairs (cheapest filter first)."""
+    vol, act = seeds()
+    skills_ok, surplus = skill_check(p, vol, act, skills)
+    keep = np.flatnonzero(skills_ok)
+    vol, act, surplus = vol[keep], act[keep], surplus[keep]
+    keep = np.flatnonzero(time_check(p, vol, act, times))
+    vol, act, surplus = vol[keep], act[keep], surplus[keep]
+    travel_ok, dist_km = travel_check(p, vol, act)
+    keep = np.flatnonzero(travel_ok)
+    return vol[keep], act[keep], surplus[keep], dist_km[keep]
+
+
+def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int | None = None) -> Edges:
     """Return every pair that passes all four eligibility rules, sorted by (volunteer, activity).
+
+    Seed pairs are produced and filtered in groups of about ``chunk_pairs``, on ``workers``
+    threads (default: one per core, at most 2; numpy and the KD-tree release the GIL in the
+    heavy loops). The output does not depend on either setting.
 
     >>> from matcher import compile_problem, Policy
     >>> len(candidate_edges(compile_problem([], [], Policy())))
     0
     """
     if p.policy.selection == "strict":
-        vol, act = _seed_strict(p)
+        groups = [lambda: _seed_strict(p)]
     else:
-        sv, sa = _seed_spatial(p)
-        ov, oa = _seed_online(p)
-        vol, act = np.concatenate([sv, ov]), np.concatenate([sa, oa])
-
-    skills_ok, surplus = skill_check(p, vol, act)
-    keep = np.flatnonzero(skills_ok)
-    vol, act, surplus = vol[keep], act[keep], surplus[keep]
-
-    keep = np.flatnonzero(time_check(p, vol, act))
-    vol, act, surplus = vol[keep], act[keep], surplus[keep]
-
-    travel_ok, dist_km = travel_check(p, vol, act)
-    keep = np.flatnonzero(travel_ok)
-    vol, act, surplus, dist_km = vol[keep], act[keep], surplus[keep], dist_km[keep]
-
-    ranks = preference_ranks(p, vol, act)
+        groups = [*_seed_spatial(p, chunk_pairs), lambda: _seed_online(p)]
+    skills, times = SkillTable.build(p), TimeIndex.build(p)
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 2)
+    if workers > 1 and len(groups) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(lambda g: _eligible(p, g, skills, times), groups))
+    else:
+        parts = [_eligible(p, g, skills, times) for g in groups]
+    vol = np.concatenate([part[0] for part in parts])
+    act = np.concatenate([part[1] for part in parts])
+    surplus = np.concatenate([part[2] for part in parts])
+    dist_km = np.concatenate([part[3] for part in parts])
     order = np.lexsort((act, vol))
+    vol, act = vol[order], act[order]
     return Edges(
-        vol=vol[order].astype(np.int32),
-        act=act[order].astype(np.int32),
+        vol=vol.astype(np.int32),
+        act=act.astype(np.int32),
         distance_m=np.rint(dist_km[order] * 1000.0).astype(np.int64),
-        in_person=p.act_has_location[act[order]],
-        rank=ranks[order],
+        in_person=p.act_has_location[act],
+        rank=preference_ranks(p, vol, act),
         surplus=surplus[order],
     )

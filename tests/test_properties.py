@@ -38,6 +38,20 @@ def test_candidate_edges_equal_naive_reference(doc: dict[str, Any], skill_table:
     assert got == reference_edges(doc)
 
 
+@settings(max_examples=200)
+@given(problems(), st.sampled_from([1, 2, 7]), st.sampled_from([1, 2]))
+def test_candidate_edges_do_not_depend_on_chunks_or_threads(doc: dict[str, Any], chunk: int, workers: int) -> None:
+    p = matcher.compile_problem(
+        matcher.records.coerce_volunteers(doc["volunteers"]),
+        matcher.records.coerce_activities(doc["activities"]),
+        matcher.records.coerce_policy(doc["policy"]),
+    )
+    whole = matcher.candidate_edges(p)
+    split = matcher.candidate_edges(p, chunk_pairs=chunk, workers=workers)
+    for name in ("vol", "act", "distance_m", "in_person", "rank", "surplus"):
+        assert getattr(split, name).tolist() == getattr(whole, name).tolist(), name
+
+
 @settings(max_examples=1000)
 @given(problems())
 def test_result_is_feasible_optimal_and_certified(doc: dict[str, Any]) -> None:
