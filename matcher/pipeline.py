@@ -27,7 +27,7 @@ from matcher.result import Certificate, MatchResult, build_result
 from matcher.solvers import FlowInput, get_backend
 from matcher.solvers.base import Mask
 from matcher.solvers.overlap import OverlapOutcome, resolve_overlaps
-from matcher.sparsify import solve_flow, worth_sparsifying
+from matcher.sparsify import overlap_seed, solve_flow, worth_sparsifying
 from matcher.tiebreak import canonical_selection, tie_keys
 
 __all__ = ["flow_input", "match", "match_document", "prepare", "solve"]
@@ -95,41 +95,28 @@ def solve(
         flow_chosen = canonical_selection(
             fi, u, y, lambda e: tie_keys(p.volunteer_ids, p.activity_ids, fi.tail[e], fi.head[e])
         )
-    start, end = p.act_start[edges.act], p.act_end[edges.act]
-    # Large pools re-solve a growing region around the conflicts, each attempt accepted only if
-    # its certificate (checked exactly over every edge) proves it; the last attempt is exact.
-    grow = fi.weight >= u[fi.tail] + y[fi.head]
-    schedule: tuple[int | None, ...] = (2, 4, 8, None) if worth_sparsifying(fi, sparsify) else (None,)
-    for hops in schedule:
+    with timer("overlaps"):
+        start, end = p.act_start[edges.act], p.act_end[edges.act]
+        seed = overlap_seed(fi, u, y) if worth_sparsifying(fi, sparsify) else None
+        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen, seed)
+    with timer("certify"):
+        certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name)
+    if seed is not None and certificate.kind == "milp" and outcome.duals is not None:
+        # HiGHS' float duals priced the pruned edges; if they do not survive the exact check,
+        # nothing proves the pruning safe, so the overlap step is redone on every edge.
         with timer("overlaps"):
-            region = None if hops is None else (grow, hops)
-            outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen, region)
+            outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen)
         with timer("certify"):
-            certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name, regional=hops is not None)
-        if certificate is not None:
-            break
-    assert certificate is not None
+            certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name)
     with timer("result"):
         result = build_result(p, edges, costs, objective, outcome.chosen, name, certificate, timer.seconds)
     return result
 
 
 def _certify(
-    fi: FlowInput,
-    flow_chosen: Mask,
-    u: I64,
-    y: I64,
-    outcome: OverlapOutcome,
-    scale: int,
-    backend: str,
-    *,
-    regional: bool = False,
-) -> Certificate | None:
-    """Prove the final selection optimal: LP duals, extended by clique prices after the overlap step.
-
-    For a ``regional`` overlap step only an exact LP-dual proof counts; None means it was not
-    proven (and the caller widens the region).
-    """
+    fi: FlowInput, flow_chosen: Mask, u: I64, y: I64, outcome: OverlapOutcome, scale: int, backend: str
+) -> Certificate:
+    """Prove the final selection optimal: LP duals, extended by clique prices after the overlap step."""
     relaxed = check_duals(fi, flow_chosen, u, y)
     if not relaxed.proves_optimal:
         raise SolverError(f"backend {backend!r} returned a flow its dual certificate does not prove optimal")
@@ -151,8 +138,6 @@ def _certify(
                 overlap_rounds=outcome.rounds,
                 overlap_volunteers=outcome.lazy_volunteers,
             )
-    if regional:
-        return None
     return Certificate(
         "milp",
         scale,

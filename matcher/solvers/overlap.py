@@ -74,7 +74,6 @@ class OverlapOutcome:
     lazy_volunteers: int
     rounds: int
     duals: list[ComponentDuals] | None = None
-    region_edges: int | None = None
 
 
 def _clique_rows(edge_ids: I64, start: I64, end: I64) -> list[tuple[int, I64]]:
@@ -180,144 +179,110 @@ def _solve_round(
     return chosen, None
 
 
-def _members(edges: I64, edge_vol: I64, start: I64, end: I64, clique: tuple[int, int]) -> I64:
-    """Every edge of ``edges`` in a clique: the volunteer's edges running at the clique's moment.
-
-    ``edge_vol`` is ``vol[edges]``, sorted (edges come in (volunteer, activity) order).
-    """
+def _members(edges: I64, vol: I64, start: I64, end: I64, clique: tuple[int, int]) -> I64:
+    """Every edge of ``edges`` in a clique: the volunteer's edges running at the clique's moment."""
     v, t = clique
-    lo, hi = np.searchsorted(edge_vol, [v, v + 1])
-    mine = edges[lo:hi]
-    members: I64 = mine[(start[mine] <= t) & (t < end[mine])]
+    members: I64 = edges[(vol[edges] == v) & (start[edges] <= t) & (t < end[edges])]
     return members
 
 
+def _unpriced(
+    fi: FlowInput, edges: I64, kept: Mask, comp: _Component, row_duals: npt.NDArray[np.float64], cliques: list[I64]
+) -> Mask:
+    """Pruned edges of a component whose LP reduced profit is not clearly negative (local mask).
+
+    With floats from HiGHS, near-ties count as violators: adding an edge too many costs a little
+    time, missing a real violator would cost optimality.
+    """
+    nv, na = len(comp.vols), len(comp.acts)
+    u = np.zeros(len(fi.left_cap))
+    y = np.zeros(len(fi.right_cap))
+    u[comp.vols], y[comp.acts] = row_duals[:nv], row_duals[nv : nv + na]
+    pruned = edges[~kept]
+    cover = u[fi.tail[pruned]] + y[fi.head[pruned]]
+    for q, clique in zip(row_duals[nv + na :], cliques, strict=True):
+        if q > 0 and len(pruned):
+            # ``pruned`` is sorted (edges are), so membership is a binary search per member.
+            pos = np.minimum(np.searchsorted(pruned, clique), len(pruned) - 1)
+            cover[pos[pruned[pos] == clique]] += q
+    weight = fi.weight[pruned].astype(np.float64)
+    violated = np.zeros(len(edges), dtype=bool)
+    violated[np.flatnonzero(~kept)] = weight - cover > -1e-6 * np.maximum(weight, 1.0)
+    return violated
+
+
 def _resolve_component(
-    fi: FlowInput, edges: I64, lazy: set[int], priority: I64, cost: I64, start: I64, end: I64
+    fi: FlowInput, edges: I64, kept: Mask, lazy: set[int], priority: I64, cost: I64, start: I64, end: I64
 ) -> tuple[Mask, ComponentDuals | None, int]:
-    """Optimum of the problem on ``edges`` under the no-overlap rule (capacities from ``fi``).
+    """Optimum of one component under the no-overlap rule, solving on ``kept`` edges and pricing the rest.
 
     Returns (selection over ``edges``, duals or None after branch and bound, rounds).
     """
     vol, act, weight = fi.tail, fi.head, fi.weight
-    comp = _base_rows(edges, vol, act, fi.left_cap, fi.right_cap)
     rounds = 0
     while True:
         rounds += 1
+        sub = edges[kept]
+        comp = _base_rows(sub, vol, act, fi.left_cap, fi.right_cap)
         rows, cliques = _with_cliques(comp, vol, start, end, lazy)
-        local, row_duals = _solve_round(rows, weight[edges], priority[edges], cost[edges])
-        new = conflicting_volunteers(vol[edges], start[edges], end[edges], local)
-        if len(new) == 0:
-            break
-        fresh = {int(v) for v in new} - lazy
-        if not fresh:
-            raise SolverError("HiGHS returned a solution that breaks its own no-overlap constraints")
-        lazy |= fresh
-    if row_duals is None:
-        return local, None, rounds
-    nv, na = len(comp.vols), len(comp.acts)
-    edge_vol = vol[edges]
-    return (
-        local,
-        ComponentDuals(
-            vols=comp.vols,
-            acts=comp.acts,
-            u=row_duals[:nv],
-            y=row_duals[nv : nv + na],
-            cliques=[_members(edges, edge_vol, start, end, c) for c in cliques],
-            q=row_duals[nv + na :],
-        ),
-        rounds,
-    )
-
-
-def _region(fi: FlowInput, chosen: Mask, grow: Mask, seeds: I64, hops: int) -> tuple[I64, FlowInput]:
-    """Edges of the region ``hops`` steps from ``seeds`` along ``grow`` edges, and its capacities.
-
-    Everything outside stays as in ``chosen``: region capacities lose the places that outside
-    assignments hold, and a region volunteer's edges that overlap one of its outside assignments
-    are left out.
-    """
-    vol_in = np.zeros(len(fi.left_cap), dtype=bool)
-    act_in = np.zeros(len(fi.right_cap), dtype=bool)
-    vol_in[seeds] = True
-    for _ in range(hops):
-        act_in[fi.head[grow & vol_in[fi.tail]]] = True
-        vol_in[fi.tail[grow & act_in[fi.head]]] = True
-    inside = vol_in[fi.tail] & act_in[fi.head]
-    held = chosen & ~inside
-    left = fi.left_cap - np.bincount(fi.tail[held & vol_in[fi.tail]], minlength=len(fi.left_cap))
-    right = fi.right_cap - np.bincount(fi.head[held & act_in[fi.head]], minlength=len(fi.right_cap))
-    return np.flatnonzero(inside), FlowInput(left, right, fi.tail, fi.head, fi.weight)
-
-
-def _clear_of(edges: I64, fixed: I64, vol: I64, start: I64, end: I64) -> I64:
-    """``edges`` minus those that overlap in time an edge of ``fixed`` of the same volunteer."""
-    if len(fixed) == 0 or len(edges) == 0:
-        return edges
-    order = np.argsort(vol[fixed], kind="stable")
-    fixed = fixed[order]
-    fixed_vol = vol[fixed]
-    lo = np.searchsorted(fixed_vol, vol[edges], side="left")
-    counts = np.searchsorted(fixed_vol, vol[edges], side="right") - lo
-    # Every (edge, fixed edge of the same volunteer) pair, vectorised.
-    pair_edge = np.repeat(np.arange(len(edges)), counts)
-    pair_fixed = fixed[np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))]
-    e = edges[pair_edge]
-    clash = (start[pair_fixed] < end[e]) & (start[e] < end[pair_fixed])
-    keep = np.bincount(pair_edge[clash], minlength=len(edges)) == 0
-    result: I64 = edges[keep]
-    return result
+        local, row_duals = _solve_round(rows, weight[sub], priority[sub], cost[sub])
+        new = conflicting_volunteers(vol[sub], start[sub], end[sub], local)
+        if len(new):
+            fresh = {int(v) for v in new} - lazy
+            if not fresh:
+                raise SolverError("HiGHS returned a solution that breaks its own no-overlap constraints")
+            lazy |= fresh
+            continue
+        if row_duals is None and not kept.all():
+            # Branch and bound on a reduced set proves nothing about the rest: widen to everything.
+            kept = np.ones(len(edges), dtype=bool)
+            continue
+        full_cliques = [_members(edges, vol, start, end, c) for c in cliques]
+        violated = _unpriced(fi, edges, kept, comp, row_duals, full_cliques) if row_duals is not None else kept
+        if row_duals is not None and violated.any():
+            kept = kept | violated
+            continue
+        selection = np.zeros(len(edges), dtype=bool)
+        selection[kept] = local
+        if row_duals is None:
+            return selection, None, rounds
+        # Prices for every node of the component (0 where no kept edge touched it).
+        vols, acts = np.unique(vol[edges]), np.unique(act[edges])
+        nv, na = len(comp.vols), len(comp.acts)
+        u = np.zeros(len(vols))
+        y = np.zeros(len(acts))
+        u[np.searchsorted(vols, comp.vols)] = row_duals[:nv]
+        y[np.searchsorted(acts, comp.acts)] = row_duals[nv : nv + na]
+        duals = ComponentDuals(vols=vols, acts=acts, u=u, y=y, cliques=full_cliques, q=row_duals[nv + na :])
+        return selection, duals, rounds
 
 
 def resolve_overlaps(
-    fi: FlowInput,
-    priority: I64,
-    cost: I64,
-    start: I64,
-    end: I64,
-    chosen: Mask,
-    region: tuple[Mask, int] | None = None,
+    fi: FlowInput, priority: I64, cost: I64, start: I64, end: I64, chosen: Mask, keep: Mask | None = None
 ) -> OverlapOutcome:
     """Make ``chosen`` (an optimum of ``fi``) exactly optimal under the no-overlap rule.
 
     ``priority`` and ``cost`` are the two objective levels behind ``fi.weight``; ``start``/``end``
-    are each edge's activity times. Without ``region`` each connected component holding a
-    conflict is re-solved whole. With ``region=(grow, hops)`` only the edges ``hops`` steps from
-    the conflicting volunteers along ``grow`` edges are, the rest held as in ``chosen``: far
-    faster on large pools, but optimal only if the certificate (region duals inside, flow duals
-    outside) then proves it, which the caller checks, widening the region if not.
+    are each edge's activity times. ``keep`` (optional) marks the edges each component is first
+    solved on; the others are priced with the LP's duals and join only if they could improve it,
+    as in :mod:`matcher.sparsify`. Without it every edge is used from the start.
     """
     vol, act, vol_cap, act_cap = fi.tail, fi.head, fi.left_cap, fi.right_cap
     n_volunteers, n_activities = len(vol_cap), len(act_cap)
     conflicts = conflicting_volunteers(vol, start, end, chosen)
     if len(conflicts) == 0:
         return OverlapOutcome(chosen=chosen, components_resolved=0, lazy_volunteers=0, rounds=0)
-    result = chosen.copy()
-    if region is not None:
-        grow, hops = region
-        edges, caps = _region(fi, chosen, grow | chosen, conflicts, hops)
-        fixed = np.flatnonzero(chosen & np.isin(vol, vol[edges]) & ~np.isin(np.arange(len(vol)), edges))
-        edges = _clear_of(edges, fixed, vol, start, end)
-        local, part, rounds = _resolve_component(caps, edges, {int(v) for v in conflicts}, priority, cost, start, end)
-        result[edges] = local
-        return OverlapOutcome(
-            chosen=result,
-            components_resolved=1,
-            lazy_volunteers=len(conflicts),
-            rounds=rounds,
-            duals=None if part is None else [part],
-            region_edges=len(edges),
-        )
     graph = sp.csr_matrix((np.ones(len(vol)), (vol, act + n_volunteers)), shape=(n_volunteers + n_activities,) * 2)
     _, labels = connected_components(graph, directed=False)
     edge_label = labels[vol]
+    result = chosen.copy()
     lazy_total = rounds = 0
     duals: list[ComponentDuals] | None = []
     for label in np.unique(labels[conflicts]):
         edges = np.flatnonzero(edge_label == label)
         lazy = {int(v) for v in conflicts[labels[conflicts] == label]}
-        local, part, used = _resolve_component(fi, edges, lazy, priority, cost, start, end)
+        kept = (keep[edges] | chosen[edges]) if keep is not None else np.ones(len(edges), dtype=bool)
+        local, part, used = _resolve_component(fi, edges, kept, lazy, priority, cost, start, end)
         result[edges] = local
         rounds += used
         lazy_total += len(lazy)
