@@ -27,7 +27,7 @@ from matcher.result import Certificate, MatchResult, build_result
 from matcher.solvers import FlowInput, get_backend
 from matcher.solvers.base import Mask
 from matcher.solvers.overlap import OverlapOutcome, resolve_overlaps
-from matcher.sparsify import overlap_seed, solve_flow, worth_sparsifying
+from matcher.sparsify import solve_flow
 from matcher.tiebreak import canonical_selection, tie_keys
 
 __all__ = ["flow_input", "match", "match_document", "prepare", "solve"]
@@ -97,17 +97,9 @@ def solve(
         )
     with timer("overlaps"):
         start, end = p.act_start[edges.act], p.act_end[edges.act]
-        seed = overlap_seed(fi, u, y) if worth_sparsifying(fi, sparsify) else None
-        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen, seed)
+        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen)
     with timer("certify"):
         certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name)
-    if seed is not None and certificate.kind == "milp" and outcome.duals is not None:
-        # HiGHS' float duals priced the pruned edges; if they do not survive the exact check,
-        # nothing proves the pruning safe, so the overlap step is redone on every edge.
-        with timer("overlaps"):
-            outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen)
-        with timer("certify"):
-            certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name)
     with timer("result"):
         result = build_result(p, edges, costs, objective, outcome.chosen, name, certificate, timer.seconds)
     return result

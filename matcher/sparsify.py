@@ -20,7 +20,7 @@ import numpy.typing as npt
 from matcher.certificate import flow_duals
 from matcher.solvers.base import Backend, FlowInput, Mask
 
-__all__ = ["FlowSolution", "best_edges", "overlap_seed", "solve_flow", "solve_sparsified", "worth_sparsifying"]
+__all__ = ["FlowSolution", "best_edges", "solve_sparsified"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -119,25 +119,12 @@ def solve_sparsified(
     return FlowSolution(backend(fi), None, None, 0, len(fi.tail))
 
 
-def worth_sparsifying(fi: FlowInput, sparsify: bool | None) -> bool:
-    """``sparsify`` if given, else whether ``fi`` is large enough (:data:`SPARSIFY_MIN_EDGES`)."""
-    return sparsify if sparsify is not None else len(fi.tail) >= SPARSIFY_MIN_EDGES
-
-
-def overlap_seed(fi: FlowInput, u: I64, y: I64) -> Mask:
-    """Edges the exact no-overlap step starts from: tight or profitable under the flow duals, or among the best.
-
-    Each volunteer's two best edges per place matter there: a volunteer pulled out of one
-    activity by the no-overlap rule needs somewhere else to go.
-    """
-    return (fi.weight >= u[fi.tail] + y[fi.head]) | best_edges(fi, 2, 5)
-
-
 def solve_flow(fi: FlowInput, backend: Backend, *, sparsify: bool | None = None) -> FlowSolution:
     """Solve ``fi`` with ``backend``, through :func:`solve_sparsified` when it pays.
 
     ``sparsify=None`` decides by size (:data:`SPARSIFY_MIN_EDGES`); True or False forces it.
     """
-    if worth_sparsifying(fi, sparsify) and len(fi.tail):
+    use = sparsify if sparsify is not None else len(fi.tail) >= SPARSIFY_MIN_EDGES
+    if use and len(fi.tail):
         return solve_sparsified(fi, backend)
     return FlowSolution(backend(fi), None, None, 0, len(fi.tail))

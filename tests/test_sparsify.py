@@ -11,16 +11,13 @@ from hypothesis import strategies as st
 
 import matcher
 from matcher.certificate import check_duals, flow_duals
-from matcher.pipeline import flow_input
 from matcher.solvers import FlowInput
 from matcher.solvers._kernels import label_correcting
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
-from matcher.solvers.overlap import resolve_overlaps
 from matcher.sparsify import best_edges, solve_flow, solve_sparsified
 from tests.helpers import assert_certified, objective
-from tests.reference import milp_optimum
-from tests.strategies import dense_overlap_problems, problems
+from tests.strategies import problems
 
 
 @st.composite
@@ -119,33 +116,3 @@ def test_pipeline_with_and_without_sparsification_agree(doc: dict[str, Any]) -> 
     sparse = matcher.solve(p, sparsify=True)
     assert objective(sparse) == objective(plain)
     assert_certified(sparse)
-
-
-@settings(max_examples=300)
-@given(dense_overlap_problems())
-def test_sparsified_overlap_step_reaches_the_milp_optimum(doc: dict[str, Any]) -> None:
-    p = matcher.compile_problem(
-        matcher.records.coerce_volunteers(doc["volunteers"]),
-        matcher.records.coerce_activities(doc["activities"]),
-        matcher.records.coerce_policy(doc.get("policy")),
-    )
-    sparse = matcher.solve(p, sparsify=True)
-    assert objective(sparse) == milp_optimum(doc)
-    assert_certified(sparse)
-
-
-@settings(max_examples=300)
-@given(dense_overlap_problems())
-def test_overlap_step_from_the_flow_selection_alone_prices_its_way_to_the_optimum(doc: dict[str, Any]) -> None:
-    p = matcher.compile_problem(
-        matcher.records.coerce_volunteers(doc["volunteers"]),
-        matcher.records.coerce_activities(doc["activities"]),
-        matcher.records.coerce_policy(doc.get("policy")),
-    )
-    edges, _, obj = matcher.prepare(p)
-    fi = flow_input(p, edges, obj)
-    chosen = solve_ortools(fi)
-    start, end = p.act_start[edges.act], p.act_end[edges.act]
-    # Start from nothing but the flow's own selection: every other edge must be priced in.
-    outcome = resolve_overlaps(fi, obj.priority, obj.cost, start, end, chosen, np.zeros(len(fi.tail), dtype=bool))
-    assert obj.decode(outcome.chosen) == milp_optimum(doc)

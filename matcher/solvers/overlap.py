@@ -76,9 +76,9 @@ class OverlapOutcome:
     duals: list[ComponentDuals] | None = None
 
 
-def _clique_rows(edge_ids: I64, start: I64, end: I64) -> list[tuple[int, I64]]:
-    """Clique constraints of one volunteer's edges: at each start time ``t``, the edges running then."""
-    rows: list[tuple[int, I64]] = []
+def _clique_rows(edge_ids: I64, start: I64, end: I64) -> list[I64]:
+    """Clique constraints of one volunteer's edges: at each start time, the edges running then."""
+    rows: list[I64] = []
     seen: set[bytes] = set()
     for t in np.unique(start[edge_ids]):
         members = edge_ids[(start[edge_ids] <= t) & (t < end[edge_ids])]
@@ -86,7 +86,7 @@ def _clique_rows(edge_ids: I64, start: I64, end: I64) -> list[tuple[int, I64]]:
             key = members.tobytes()
             if key not in seen:
                 seen.add(key)
-                rows.append((int(t), members))
+                rows.append(members)
     return rows
 
 
@@ -120,17 +120,17 @@ def _base_rows(edges: I64, vol: I64, act: I64, vol_cap: I64, act_cap: I64) -> _C
 
 def _with_cliques(
     comp: _Component, vol: I64, start: I64, end: I64, lazy: set[int]
-) -> tuple[LinearConstraint, list[tuple[int, int]]]:
-    """The component's rows plus clique rows for ``lazy``; also each clique's (volunteer, moment)."""
+) -> tuple[LinearConstraint, list[I64]]:
+    """The component's rows plus clique rows for ``lazy``; also the cliques (local edge ids)."""
     rows, cols, n_rows = [comp.rows], [comp.cols], comp.n_rows
     local = np.arange(len(comp.edges))
     e_vol, e_start, e_end = vol[comp.edges], start[comp.edges], end[comp.edges]
-    cliques: list[tuple[int, int]] = []
+    cliques: list[I64] = []
     for v in sorted(lazy):
-        for moment, members in _clique_rows(local[e_vol == v], e_start, e_end):
+        for members in _clique_rows(local[e_vol == v], e_start, e_end):
             rows.append(np.full(len(members), n_rows))
             cols.append(members)
-            cliques.append((v, moment))
+            cliques.append(members)
             n_rows += 1
     upper = np.concatenate([comp.upper, np.ones(n_rows - comp.n_rows)])
     r, c = np.concatenate(rows), np.concatenate(cols)
@@ -179,95 +179,13 @@ def _solve_round(
     return chosen, None
 
 
-def _members(edges: I64, vol: I64, start: I64, end: I64, clique: tuple[int, int]) -> I64:
-    """Every edge of ``edges`` in a clique: the volunteer's edges running at the clique's moment."""
-    v, t = clique
-    members: I64 = edges[(vol[edges] == v) & (start[edges] <= t) & (t < end[edges])]
-    return members
-
-
-def _unpriced(
-    fi: FlowInput, edges: I64, kept: Mask, comp: _Component, row_duals: npt.NDArray[np.float64], cliques: list[I64]
-) -> Mask:
-    """Pruned edges of a component whose LP reduced profit is not clearly negative (local mask).
-
-    With floats from HiGHS, near-ties count as violators: adding an edge too many costs a little
-    time, missing a real violator would cost optimality.
-    """
-    nv, na = len(comp.vols), len(comp.acts)
-    u = np.zeros(len(fi.left_cap))
-    y = np.zeros(len(fi.right_cap))
-    u[comp.vols], y[comp.acts] = row_duals[:nv], row_duals[nv : nv + na]
-    pruned = edges[~kept]
-    cover = u[fi.tail[pruned]] + y[fi.head[pruned]]
-    for q, clique in zip(row_duals[nv + na :], cliques, strict=True):
-        if q > 0 and len(pruned):
-            # ``pruned`` is sorted (edges are), so membership is a binary search per member.
-            pos = np.minimum(np.searchsorted(pruned, clique), len(pruned) - 1)
-            cover[pos[pruned[pos] == clique]] += q
-    weight = fi.weight[pruned].astype(np.float64)
-    violated = np.zeros(len(edges), dtype=bool)
-    violated[np.flatnonzero(~kept)] = weight - cover > -1e-6 * np.maximum(weight, 1.0)
-    return violated
-
-
-def _resolve_component(
-    fi: FlowInput, edges: I64, kept: Mask, lazy: set[int], priority: I64, cost: I64, start: I64, end: I64
-) -> tuple[Mask, ComponentDuals | None, int]:
-    """Optimum of one component under the no-overlap rule, solving on ``kept`` edges and pricing the rest.
-
-    Returns (selection over ``edges``, duals or None after branch and bound, rounds).
-    """
-    vol, act, weight = fi.tail, fi.head, fi.weight
-    rounds = 0
-    while True:
-        rounds += 1
-        sub = edges[kept]
-        comp = _base_rows(sub, vol, act, fi.left_cap, fi.right_cap)
-        rows, cliques = _with_cliques(comp, vol, start, end, lazy)
-        local, row_duals = _solve_round(rows, weight[sub], priority[sub], cost[sub])
-        new = conflicting_volunteers(vol[sub], start[sub], end[sub], local)
-        if len(new):
-            fresh = {int(v) for v in new} - lazy
-            if not fresh:
-                raise SolverError("HiGHS returned a solution that breaks its own no-overlap constraints")
-            lazy |= fresh
-            continue
-        if row_duals is None and not kept.all():
-            # Branch and bound on a reduced set proves nothing about the rest: widen to everything.
-            kept = np.ones(len(edges), dtype=bool)
-            continue
-        full_cliques = [_members(edges, vol, start, end, c) for c in cliques]
-        violated = _unpriced(fi, edges, kept, comp, row_duals, full_cliques) if row_duals is not None else kept
-        if row_duals is not None and violated.any():
-            kept = kept | violated
-            continue
-        selection = np.zeros(len(edges), dtype=bool)
-        selection[kept] = local
-        if row_duals is None:
-            return selection, None, rounds
-        # Prices for every node of the component (0 where no kept edge touched it).
-        vols, acts = np.unique(vol[edges]), np.unique(act[edges])
-        nv, na = len(comp.vols), len(comp.acts)
-        u = np.zeros(len(vols))
-        y = np.zeros(len(acts))
-        u[np.searchsorted(vols, comp.vols)] = row_duals[:nv]
-        y[np.searchsorted(acts, comp.acts)] = row_duals[nv : nv + na]
-        duals = ComponentDuals(vols=vols, acts=acts, u=u, y=y, cliques=full_cliques, q=row_duals[nv + na :])
-        return selection, duals, rounds
-
-
-def resolve_overlaps(
-    fi: FlowInput, priority: I64, cost: I64, start: I64, end: I64, chosen: Mask, keep: Mask | None = None
-) -> OverlapOutcome:
+def resolve_overlaps(fi: FlowInput, priority: I64, cost: I64, start: I64, end: I64, chosen: Mask) -> OverlapOutcome:
     """Make ``chosen`` (an optimum of ``fi``) exactly optimal under the no-overlap rule.
 
     ``priority`` and ``cost`` are the two objective levels behind ``fi.weight``; ``start``/``end``
-    are each edge's activity times. ``keep`` (optional) marks the edges each component is first
-    solved on; the others are priced with the LP's duals and join only if they could improve it,
-    as in :mod:`matcher.sparsify`. Without it every edge is used from the start.
+    are each edge's activity times.
     """
-    vol, act, vol_cap, act_cap = fi.tail, fi.head, fi.left_cap, fi.right_cap
+    vol, act, vol_cap, act_cap, weight = fi.tail, fi.head, fi.left_cap, fi.right_cap, fi.weight
     n_volunteers, n_activities = len(vol_cap), len(act_cap)
     conflicts = conflicting_volunteers(vol, start, end, chosen)
     if len(conflicts) == 0:
@@ -280,14 +198,33 @@ def resolve_overlaps(
     duals: list[ComponentDuals] | None = []
     for label in np.unique(labels[conflicts]):
         edges = np.flatnonzero(edge_label == label)
+        comp = _base_rows(edges, vol, act, vol_cap, act_cap)
         lazy = {int(v) for v in conflicts[labels[conflicts] == label]}
-        kept = (keep[edges] | chosen[edges]) if keep is not None else np.ones(len(edges), dtype=bool)
-        local, part, used = _resolve_component(fi, edges, kept, lazy, priority, cost, start, end)
+        while True:
+            rounds += 1
+            rows, cliques = _with_cliques(comp, vol, start, end, lazy)
+            local, row_duals = _solve_round(rows, weight[edges], priority[edges], cost[edges])
+            new = conflicting_volunteers(vol[edges], start[edges], end[edges], local)
+            if len(new) == 0:
+                break
+            fresh = {int(v) for v in new} - lazy
+            if not fresh:
+                raise SolverError("HiGHS returned a solution that breaks its own no-overlap constraints")
+            lazy |= fresh
         result[edges] = local
-        rounds += used
         lazy_total += len(lazy)
-        if duals is not None and part is not None:
-            duals.append(part)
+        if duals is not None and row_duals is not None:
+            nv, na = len(comp.vols), len(comp.acts)
+            duals.append(
+                ComponentDuals(
+                    vols=comp.vols,
+                    acts=comp.acts,
+                    u=row_duals[:nv],
+                    y=row_duals[nv : nv + na],
+                    cliques=[edges[members] for members in cliques],
+                    q=row_duals[nv + na :],
+                )
+            )
         else:
             duals = None
     return OverlapOutcome(
