@@ -17,7 +17,8 @@ from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
 from matcher.sparsify import best_edges, solve_flow, solve_sparsified
 from tests.helpers import assert_certified, objective
-from tests.strategies import problems
+from tests.reference import milp_optimum
+from tests.strategies import dense_overlap_problems, problems
 
 
 @st.composite
@@ -115,4 +116,17 @@ def test_pipeline_with_and_without_sparsification_agree(doc: dict[str, Any]) -> 
     plain = matcher.solve(p, sparsify=False)
     sparse = matcher.solve(p, sparsify=True)
     assert objective(sparse) == objective(plain)
+    assert_certified(sparse)
+
+
+@settings(max_examples=300)
+@given(dense_overlap_problems())
+def test_sparsified_solve_keeps_the_no_overlap_optimum(doc: dict[str, Any]) -> None:
+    p = matcher.compile_problem(
+        matcher.records.coerce_volunteers(doc["volunteers"]),
+        matcher.records.coerce_activities(doc["activities"]),
+        matcher.records.coerce_policy(doc.get("policy")),
+    )
+    sparse = matcher.solve(p, sparsify=True)
+    assert objective(sparse) == milp_optimum(doc)
     assert_certified(sparse)
