@@ -73,8 +73,10 @@ def _iso(minutes: np.ndarray) -> list[str]:
 
 #: Instance families (name -> generator keywords), each stressing one part of the engine.
 FAMILIES: dict[str, dict[str, Any]] = {
-    # The realistic default: one city, most volunteers take one activity per dispatch round.
+    # The default: one city, one activity per volunteer per dispatch round (the common menu case).
     "city": {},
+    # As the city, but 10% of volunteers may take two or three activities in the round.
+    "some_multi": {"multi_activity_share": 0.1},
     # Few volunteers hold the skills most activities ask for.
     "scarce_skills": {"skill_share": 0.25, "requirement_boost": 1},
     # Many more volunteers than places: every place is contested.
@@ -90,7 +92,7 @@ def generate(
     scale: Scale,
     seed: int = 0,
     *,
-    multi_activity_share: float = 0.1,
+    multi_activity_share: float = 0.0,
     skill_share: float = 1.0,
     requirement_boost: int = 0,
     capacity_scale: float = 1.0,

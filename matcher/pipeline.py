@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.candidates import Edges, candidate_edges
-from matcher.certificate import check_duals, flow_duals, rational_duals
+from matcher.certificate import check_duals, rational_duals
 from matcher.costs import CostTerms, Objective, objective_weights, pair_costs
 from matcher.errors import SolverError
 from matcher.models import Activity, Policy, ProblemDocument, Volunteer
@@ -89,8 +89,7 @@ def solve(
     with timer("solve"):
         flow = solve_flow(fi, backend_fn, sparsify=sparsify)
     with timer("duals"):
-        # Sparsified solves already hold duals proven against every edge; otherwise compute them.
-        u, y = (flow.u, flow.y) if flow.u is not None and flow.y is not None else flow_duals(fi, flow.chosen)
+        u, y = flow.duals(fi)
     with timer("tie-break"):
         flow_chosen = canonical_selection(
             fi, u, y, lambda e: tie_keys(p.volunteer_ids, p.activity_ids, fi.tail[e], fi.head[e])

@@ -132,12 +132,6 @@ def _duplicate_issues(ids: Sequence[str], record: str) -> list[InputIssue]:
     ]
 
 
-def _csr(lengths: Sequence[int]) -> I64:
-    ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(np.asarray(lengths, dtype=np.int64), out=ptr[1:])
-    return ptr
-
-
 def _merge_windows(owner: I64, start: I64, end: I64, n_owners: int) -> tuple[I64, I64, I64]:
     """Merge each owner's windows that overlap or touch; return (ptr, start, end) in CSR form."""
     if len(owner) == 0:

@@ -42,6 +42,12 @@ class FlowSolution:
     rounds: int
     edges_solved: int
 
+    def duals(self, fi: FlowInput) -> tuple[I64, I64]:
+        """The certifying duals: those a sparsified solve already proved, else computed now."""
+        if self.u is not None and self.y is not None:
+            return self.u, self.y
+        return flow_duals(fi, self.chosen)
+
 
 def _rank_within(group: I64, weight: I64) -> I64:
     """Per edge, its position among its group's edges by falling weight (ties: canonical edge order)."""
