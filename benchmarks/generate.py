@@ -103,7 +103,16 @@ def generate(
     n_v, n_a = scale.volunteers, scale.activities
     # A city of ~30 x 30 km with districts whose density falls off; people cluster around them.
     n_districts = max(4, int(np.sqrt(n_a) / 2))
-    centres = np.column_stack([rng.uniform(30.15, 30.40, n_districts), rng.uniform(120.0, 120.30, n_districts)])
+    # Beyond M the pool covers more ground, not the same city more densely: the area grows with the
+    # pool so that density (and edges per volunteer) stays that of a real city. S and M unchanged.
+    stretch = max(1.0, np.sqrt(n_v / 50_000))
+    lat_half, lon_half = 0.125 * stretch, 0.15 * stretch
+    centres = np.column_stack(
+        [
+            rng.uniform(30.275 - lat_half, 30.275 + lat_half, n_districts),
+            rng.uniform(120.15 - lon_half, 120.15 + lon_half, n_districts),
+        ]
+    )
     weight = 1.0 / np.arange(1, n_districts + 1)
     weight /= weight.sum()
 
