@@ -12,6 +12,15 @@ def solve_doc(doc: dict[str, Any], backend: str | None = None) -> MatchResult:
     return matcher.match(doc["volunteers"], doc["activities"], doc.get("policy"), backend=backend)
 
 
+def compile_doc(doc: dict[str, Any]) -> matcher.Problem:
+    """The compiled problem of a JSON-like document, through the models."""
+    return matcher.compile_problem(
+        matcher.records.coerce_volunteers(doc["volunteers"]),
+        matcher.records.coerce_activities(doc["activities"]),
+        matcher.records.coerce_policy(doc.get("policy")),
+    )
+
+
 def pairs(result: MatchResult) -> list[tuple[str, str]]:
     return [(a.volunteer_id, a.activity_id) for a in result.assignments]
 

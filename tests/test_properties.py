@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matcher
-from tests.helpers import assert_certified, objective, overlap_possible, solve_doc
+from tests.helpers import assert_certified, compile_doc, objective, overlap_possible, solve_doc
 from tests.reference import brute_force_optimum, milp_optimum, reference_edges
 from tests.strategies import dense_overlap_problems, problems
 
@@ -22,11 +22,7 @@ from tests.strategies import dense_overlap_problems, problems
 @settings(max_examples=300)
 @given(problems(), st.booleans())
 def test_candidate_edges_equal_naive_reference(doc: dict[str, Any], skill_table: bool) -> None:
-    p = matcher.compile_problem(
-        matcher.records.coerce_volunteers(doc["volunteers"]),
-        matcher.records.coerce_activities(doc["activities"]),
-        matcher.records.coerce_policy(doc["policy"]),
-    )
+    p = compile_doc(doc)
     # Both skill lookups: the level table, and the binary search used when a table is too big.
     cells = matcher.candidates.SKILL_TABLE_CELLS if skill_table else 0
     with mock.patch.object(matcher.candidates, "SKILL_TABLE_CELLS", cells):
@@ -41,11 +37,7 @@ def test_candidate_edges_equal_naive_reference(doc: dict[str, Any], skill_table:
 @settings(max_examples=200)
 @given(problems(), st.sampled_from([1, 2, 7]), st.sampled_from([1, 2]))
 def test_candidate_edges_do_not_depend_on_chunks_or_threads(doc: dict[str, Any], chunk: int, workers: int) -> None:
-    p = matcher.compile_problem(
-        matcher.records.coerce_volunteers(doc["volunteers"]),
-        matcher.records.coerce_activities(doc["activities"]),
-        matcher.records.coerce_policy(doc["policy"]),
-    )
+    p = compile_doc(doc)
     whole = matcher.candidate_edges(p)
     split = matcher.candidate_edges(p, chunk_pairs=chunk, workers=workers)
     for name in ("vol", "act", "distance_m", "in_person", "rank", "surplus"):

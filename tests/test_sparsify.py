@@ -16,7 +16,7 @@ from matcher.solvers._kernels import label_correcting
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
 from matcher.sparsify import best_edges, solve_flow, solve_sparsified
-from tests.helpers import assert_certified, objective
+from tests.helpers import assert_certified, compile_doc, objective
 from tests.reference import milp_optimum
 from tests.strategies import dense_overlap_problems, problems
 
@@ -108,11 +108,7 @@ def test_small_problems_are_not_sparsified_unless_asked() -> None:
 @settings(max_examples=300)
 @given(problems())
 def test_pipeline_with_and_without_sparsification_agree(doc: dict[str, Any]) -> None:
-    p = matcher.compile_problem(
-        matcher.records.coerce_volunteers(doc["volunteers"]),
-        matcher.records.coerce_activities(doc["activities"]),
-        matcher.records.coerce_policy(doc.get("policy")),
-    )
+    p = compile_doc(doc)
     plain = matcher.solve(p, sparsify=False)
     sparse = matcher.solve(p, sparsify=True)
     assert objective(sparse) == objective(plain)
@@ -122,11 +118,7 @@ def test_pipeline_with_and_without_sparsification_agree(doc: dict[str, Any]) -> 
 @settings(max_examples=300)
 @given(dense_overlap_problems())
 def test_sparsified_solve_keeps_the_no_overlap_optimum(doc: dict[str, Any]) -> None:
-    p = matcher.compile_problem(
-        matcher.records.coerce_volunteers(doc["volunteers"]),
-        matcher.records.coerce_activities(doc["activities"]),
-        matcher.records.coerce_policy(doc.get("policy")),
-    )
+    p = compile_doc(doc)
     sparse = matcher.solve(p, sparsify=True)
     assert objective(sparse) == milp_optimum(doc)
     assert_certified(sparse)

@@ -16,6 +16,7 @@ from matcher.solvers import FlowInput
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
 from matcher.tiebreak import canonical_selection, tie_keys
+from tests.helpers import compile_doc
 from tests.strategies import problems
 from tests.test_sparsify import flow_inputs
 
@@ -91,11 +92,7 @@ def _document(result: matcher.MatchResult) -> dict[str, Any]:
 @settings(max_examples=300)
 @given(problems())
 def test_one_document_whichever_backend_and_sparsification(doc: dict[str, Any]) -> None:
-    p = matcher.compile_problem(
-        matcher.records.coerce_volunteers(doc["volunteers"]),
-        matcher.records.coerce_activities(doc["activities"]),
-        matcher.records.coerce_policy(doc.get("policy")),
-    )
+    p = compile_doc(doc)
     reference = _document(matcher.solve(p, sparsify=False))
     for backend, sparsify in [("ortools", True), ("networkx", False), ("highs", True)]:
         assert _document(matcher.solve(p, backend=backend, sparsify=sparsify)) == reference
