@@ -36,13 +36,18 @@ from matcher.errors import SolverError
 from matcher.solvers.base import FlowInput
 from matcher.solvers.overlap import ComponentDuals
 
-__all__ = ["Cliques", "DualCheck", "check_duals", "flow_duals", "rational_duals"]
+__all__ = ["Cliques", "DualCheck", "check_duals", "flow_duals", "rational_duals", "residual_arcs"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
 
-def _residual_arcs(fi: FlowInput, chosen: Mask) -> tuple[I64, I64, I64, int]:
+def residual_arcs(fi: FlowInput, chosen: Mask) -> tuple[I64, I64, I64, int]:
+    """The residual network of a selection as ``(tails, heads, costs, n_nodes)`` (costs = -weight).
+
+    Nodes: volunteers ``0..L-1``, activities ``L..L+R-1``, then source and sink. The arcs between
+    source and sink let the amount of flow change freely, as the b-matching allows.
+    """
     n_left, n_right = len(fi.left_cap), len(fi.right_cap)
     source, sink = n_left + n_right, n_left + n_right + 1
     left = np.arange(n_left, dtype=np.int64)
@@ -148,7 +153,7 @@ def flow_duals(fi: FlowInput, chosen: Mask, *, compiled: bool | None = None) -> 
     :data:`COMPILED_MIN_ARCS` residual arcs on. Raises :class:`~matcher.errors.SolverError` if
     ``chosen`` is not an optimal selection.
     """
-    tails, heads, costs, n_nodes = _residual_arcs(fi, chosen)
+    tails, heads, costs, n_nodes = residual_arcs(fi, chosen)
     if compiled if compiled is not None else len(tails) >= COMPILED_MIN_ARCS:
         from matcher.solvers._kernels import label_correcting
 

@@ -1,4 +1,4 @@
-"""The ``matcher`` command line: solve, candidates, validate, verify, schema.
+"""The ``matcher`` command line: solve, candidates, validate, verify, explain, schema.
 
 Exit codes: 0 success, 2 invalid input (one line per problem on stderr, naming record id and
 field), 1 anything else. Output files are written atomically.
@@ -133,6 +133,19 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILURE
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    if not args.volunteer and not args.activity:
+        raise InputError.single("document", "", "", "name at least one --volunteer or --activity to explain", "usage")
+    result = solve(_load(args), backend=args.backend)
+    doc: dict[str, object] = {}
+    if args.volunteer:
+        doc["volunteers"] = [result.explain_volunteer(v, args.activity).to_dict() for v in args.volunteer]
+    else:
+        doc["activities"] = [result.explain_activity(a).to_dict() for a in args.activity]
+    _emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", args.output)
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     schema = ProblemDocument.model_json_schema()
     _emit(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", args.output)
@@ -177,6 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="check a result against its problem (feasibility and certificate)")
     _problem_arguments(ver, extra="and then the result document")
     ver.set_defaults(func=_cmd_verify)
+
+    expl = sub.add_parser(
+        "explain",
+        help="explain outcomes as JSON: per volunteer (why (not) picked) or per activity (the funnel)",
+        description="With --volunteer: each named volunteer's outcome on the activities they ranked or got, "
+        "plus any --activity given. With only --activity: each activity's funnel.",
+    )
+    _problem_arguments(expl)
+    expl.add_argument("--volunteer", action="append", default=[], help="volunteer id (repeatable)")
+    expl.add_argument("--activity", action="append", default=[], help="activity id (repeatable)")
+    expl.add_argument("-o", "--output", help="JSON file (default: standard output)")
+    expl.add_argument("--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
+    expl.set_defaults(func=_cmd_explain)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the problem document")
     schema.add_argument("-o", "--output")

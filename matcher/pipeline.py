@@ -30,7 +30,7 @@ from matcher.solvers.overlap import OverlapOutcome, resolve_overlaps
 from matcher.sparsify import solve_flow
 from matcher.tiebreak import canonical_selection, tie_keys
 
-__all__ = ["flow_input", "match", "match_document", "prepare", "solve"]
+__all__ = ["combined_objective", "flow_input", "match", "match_document", "prepare", "solve"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -46,7 +46,8 @@ def flow_input(p: Problem, edges: Edges, objective: Objective) -> FlowInput:
     )
 
 
-def _objective(p: Problem, edges: Edges, costs: CostTerms) -> Objective:
+def combined_objective(p: Problem, edges: Edges, costs: CostTerms) -> Objective:
+    """The objective weights :func:`solve` maximises for these edges and cost terms."""
     # Range-checked for the strictest backend (OR-Tools multiplies costs by nodes + 1), so that
     # whether a problem is accepted never depends on the backend chosen.
     n_nodes = p.n_volunteers + p.n_activities + 2
@@ -57,7 +58,7 @@ def prepare(p: Problem) -> tuple[Edges, CostTerms, Objective]:
     """Candidate edges, their cost terms and the combined objective, exactly as :func:`solve` uses them."""
     edges = candidate_edges(p)
     costs = pair_costs(p, edges)
-    return edges, costs, _objective(p, edges, costs)
+    return edges, costs, combined_objective(p, edges, costs)
 
 
 def solve(
@@ -84,7 +85,7 @@ def solve(
         edges = candidate_edges(p)
     with timer("costs"):
         costs = pair_costs(p, edges)
-        objective = _objective(p, edges, costs)
+        objective = combined_objective(p, edges, costs)
     fi = flow_input(p, edges, objective)
     with timer("solve"):
         flow = solve_flow(fi, backend_fn, sparsify=sparsify)

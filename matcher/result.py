@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,9 @@ from matcher.candidates import Edges
 from matcher.certificate import Cliques
 from matcher.costs import COST_TERMS, CostTerms, Objective
 from matcher.problem import Problem
+
+if TYPE_CHECKING:
+    from matcher.explain import ActivityExplanation, VolunteerExplanation
 
 __all__ = ["Assignment", "Certificate", "MatchResult", "ObjectiveValue", "Unassigned", "Unfilled", "build_result"]
 
@@ -172,6 +175,18 @@ class MatchResult:
         if include_timings:
             doc["timings"] = {k: round(v, 6) for k, v in self.timings.items()}
         return doc
+
+    def explain_volunteer(self, volunteer_id: str, activity_ids: list[str] | None = None) -> VolunteerExplanation:
+        """Why this volunteer got what they got, per activity (see :func:`matcher.explain.explain_volunteer`)."""
+        from matcher.explain import explain_volunteer
+
+        return explain_volunteer(self, volunteer_id, activity_ids)
+
+    def explain_activity(self, activity_id: str) -> ActivityExplanation:
+        """The activity's funnel of volunteers rule by rule (see :func:`matcher.explain.explain_activity`)."""
+        from matcher.explain import explain_activity
+
+        return explain_activity(self, activity_id)
 
     def _clique_document(self) -> list[dict[str, Any]]:
         cliques, p, edges = self.certificate.cliques, self.problem, self.edges

@@ -202,3 +202,24 @@ def test_unwritable_output_names_the_target(problem: Path, tmp_path: Path, capsy
     target = tmp_path / "missing" / "result.json"
     assert main(["solve", str(problem), "-o", str(target), "-q"]) == 1
     assert capsys.readouterr().err == f"matcher: error: cannot write {target}: No such file or directory\n"
+
+
+def test_explain_writes_the_library_explanations(problem: Path, tmp_path: Path) -> None:
+    result = matcher.match(DOC["volunteers"], DOC["activities"])
+    out = tmp_path / "why.json"
+    assert main(["explain", str(problem), "--volunteer", "v3", "--activity", "a1", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc == {"volunteers": [result.explain_volunteer("v3", ["a1"]).to_dict()]}
+    assert main(["explain", str(problem), "--activity", "a1", "--activity", "a2", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc == {"activities": [result.explain_activity(a).to_dict() for a in ("a1", "a2")]}
+
+
+def test_explain_unknown_id_exits_2_and_writes_nothing(
+    problem: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "why.json"
+    assert main(["explain", str(problem), "--volunteer", "nobody", "-o", str(out)]) == 2
+    assert "field 'volunteer_id'" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["explain", str(problem)]) == 2

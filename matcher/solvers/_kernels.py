@@ -12,20 +12,34 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["label_correcting"]
+__all__ = ["UNREACHABLE", "label_correcting"]
 
 I64 = npt.NDArray[np.int64]
 
+#: Distance reported for nodes a single-source search cannot reach.
+UNREACHABLE = np.iinfo(np.int64).max // 4
+
 
 @njit(cache=True, nogil=True)
-def _label_correcting(ptr: I64, head: I64, cost: I64, n: int) -> tuple[I64, bool]:  # pragma: no cover - compiled
-    dist = np.zeros(n, dtype=np.int64)
+def _label_correcting(
+    ptr: I64, head: I64, cost: I64, n: int, source: int, unreachable: int
+) -> tuple[I64, bool]:  # pragma: no cover - compiled
     hops = np.zeros(n, dtype=np.int64)
-    queued = np.ones(n, dtype=np.bool_)
     queue = np.empty(n + 1, dtype=np.int64)
-    for i in range(n):
-        queue[i] = i
-    first, last, size = 0, n, n
+    if source < 0:
+        dist = np.zeros(n, dtype=np.int64)
+        queued = np.ones(n, dtype=np.bool_)
+        for i in range(n):
+            queue[i] = i
+        first, last, size = 0, n, n
+    else:
+        # Only queued nodes are ever scanned, so an unreachable label is never added to.
+        dist = np.full(n, unreachable, dtype=np.int64)
+        queued = np.zeros(n, dtype=np.bool_)
+        dist[source] = 0
+        queued[source] = True
+        queue[0] = source
+        first, last, size = 0, 1, 1
     while size > 0:
         v = queue[first]
         first = first + 1 if first < n else 0
@@ -49,14 +63,18 @@ def _label_correcting(ptr: I64, head: I64, cost: I64, n: int) -> tuple[I64, bool
     return dist, True
 
 
-def label_correcting(tails: I64, heads: I64, costs: I64, n_nodes: int) -> I64 | None:
-    """Shortest distances from a virtual root joined to every node at cost 0 (FIFO label correcting).
+def label_correcting(tails: I64, heads: I64, costs: I64, n_nodes: int, source: int | None = None) -> I64 | None:
+    """Shortest distances by FIFO label correcting (negative arcs allowed).
 
-    Returns None if the arcs contain a negative cycle. Arcs may come in any order.
+    From ``source`` if given (unreached nodes get :data:`UNREACHABLE`), otherwise from a virtual
+    root joined to every node at cost 0. Returns None if a negative cycle is found. Arcs may come
+    in any order.
 
     >>> import numpy as np
     >>> label_correcting(np.array([0, 1]), np.array([1, 2]), np.array([-2, -3]), 3).tolist()
     [0, -2, -5]
+    >>> label_correcting(np.array([0, 1]), np.array([1, 2]), np.array([-2, -3]), 3, source=1)[1:].tolist()
+    [0, -3]
     """
     order = np.argsort(tails, kind="stable")
     ptr = np.searchsorted(tails[order], np.arange(n_nodes + 1, dtype=np.int64)).astype(np.int64)
@@ -65,5 +83,7 @@ def label_correcting(tails: I64, heads: I64, costs: I64, n_nodes: int) -> I64 | 
         np.ascontiguousarray(heads[order], dtype=np.int64),
         np.ascontiguousarray(costs[order], dtype=np.int64),
         n_nodes,
+        -1 if source is None else int(source),
+        UNREACHABLE,
     )
     return np.asarray(dist, dtype=np.int64) if ok else None

@@ -1,0 +1,453 @@
+"""Explanations a platform can show a volunteer or an organiser: "why wasn't I picked?".
+
+Built lazily from a :class:`~matcher.result.MatchResult` with the same rule functions
+(:mod:`matcher.diagnose`) and named cost terms (:mod:`matcher.costs`) the engine used, so an
+explanation can never disagree with the dispatch. Nothing here names another volunteer: reasons
+that involve others are aggregates (how many places went to a better, equal or worse match).
+
+For an eligible pair that was not used, ``improvement_needed`` says by how many cost points the
+pair's match cost would have to drop (strictly more than that) before the optimum would use it.
+It is the cost of the cheapest exchange cycle through the pair in the residual network of the
+chosen flow, so it is exact whenever volunteers take one activity each; with several activities
+per volunteer (the no-overlap rule), or after the overlap step, it is a proven lower bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.certificate import residual_arcs
+from matcher.costs import COST_TERMS
+from matcher.diagnose import RULES, Diagnosis, diagnose
+from matcher.errors import InputError, InputIssue
+from matcher.problem import from_micros
+
+if TYPE_CHECKING:
+    from matcher.result import MatchResult
+
+__all__ = [
+    "ActivityExplanation",
+    "FunnelStep",
+    "PairExplanation",
+    "RuleFailure",
+    "VolunteerExplanation",
+    "explain_activity",
+    "explain_volunteer",
+]
+
+I64 = npt.NDArray[np.int64]
+
+Outcome = Literal["assigned", "not_assigned", "not_eligible"]
+Reason = Literal["used_elsewhere", "time_conflict", "places_taken", "not_selected"]
+
+
+@dataclass(frozen=True)
+class RuleFailure:
+    """One eligibility rule a pair fails, the facts, and the smallest profile change that passes it.
+
+    ``change`` is None when no change of the volunteer's own profile can pass the rule (for
+    example, when the policy's travel limit, not the volunteer's, is the binding one).
+    """
+
+    rule: str
+    message: str
+    facts: dict[str, Any]
+    change: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PairExplanation:
+    """What happened between one volunteer and one activity, and why."""
+
+    activity_id: str
+    preference_rank: int | None
+    outcome: Outcome
+    message: str
+    failures: tuple[RuleFailure, ...] = ()
+    reason: Reason | None = None
+    cost: int | None = None
+    cost_terms: dict[str, int] | None = None
+    improvement_needed: int | None = None
+    improvement_exact: bool | None = None
+    places: dict[str, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with a fixed key order."""
+        out = asdict(self)
+        out["failures"] = list(out["failures"])
+        return out
+
+
+@dataclass(frozen=True)
+class VolunteerExplanation:
+    """A volunteer's assignments and, per activity asked about, the outcome and its reasons."""
+
+    volunteer_id: str
+    assigned: tuple[str, ...]
+    eligible_activities: int
+    message: str
+    activities: tuple[PairExplanation, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with a fixed key order."""
+        return {
+            "volunteer_id": self.volunteer_id,
+            "assigned": list(self.assigned),
+            "eligible_activities": self.eligible_activities,
+            "message": self.message,
+            "activities": [a.to_dict() for a in self.activities],
+        }
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    """How many volunteers are still in the running after one more rule."""
+
+    step: str
+    volunteers: int
+    label: str
+
+
+@dataclass(frozen=True)
+class ActivityExplanation:
+    """An activity's funnel: volunteers passing each rule in turn, then free, then assigned."""
+
+    activity_id: str
+    capacity: int
+    filled: int
+    ranked_by: int
+    funnel: tuple[FunnelStep, ...]
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with a fixed key order."""
+        out = asdict(self)
+        out["funnel"] = list(out["funnel"])
+        return out
+
+
+_FUNNEL_LABELS = {
+    "all": "volunteers in the pool",
+    "travel": "within travel range",
+    "skills": "with the required skills",
+    "time": "available for the whole activity",
+    "selection": "allowed by the selection policy (eligible)",
+    "free": "not used elsewhere",
+    "assigned": "assigned",
+}
+
+
+def _iso(micros: int) -> str:
+    return from_micros(micros).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _km(value: float) -> float:
+    return round(float(value), 3)
+
+
+def _unknown(kind: str, ident: str) -> InputError:
+    field = "volunteer_id" if kind == "volunteer" else "activity_id"
+    return InputError([InputIssue(kind, ident, field, f"no {kind} with this id in the problem", "unknown_id")])
+
+
+def _skills_failure(result: MatchResult, v: int, a: int) -> RuleFailure:
+    p = result.problem
+    held = dict(
+        zip(
+            p.vol_skill_code[p.vol_skill_ptr[v] : p.vol_skill_ptr[v + 1]].tolist(),
+            p.vol_skill_level[p.vol_skill_ptr[v] : p.vol_skill_ptr[v + 1]].tolist(),
+            strict=True,
+        )
+    )
+    missing = []
+    for k in range(int(p.req_ptr[a]), int(p.req_ptr[a + 1])):
+        need, have = int(p.req_level[k]), held.get(int(p.req_code[k]), 0)
+        if have < need:
+            missing.append({"skill": p.skill_names[p.req_code[k]], "required_level": need, "your_level": have})
+    parts = [
+        f"requires {m['skill']} level {m['required_level']}, "
+        + (f"you have {m['your_level']}" if m["your_level"] else "you do not have it")
+        for m in missing
+    ]
+    change = {"kind": "raise_skills", "skills": {m["skill"]: m["required_level"] for m in missing}}
+    return RuleFailure("skills", "; ".join(parts), {"missing": missing}, change)
+
+
+def _time_failure(result: MatchResult, v: int, a: int) -> RuleFailure:
+    p = result.problem
+    start, end = int(p.act_start[a]), int(p.act_end[a])
+    gaps, cursor = [], start
+    for w in range(int(p.avail_ptr[v]), int(p.avail_ptr[v + 1])):
+        w_start, w_end = int(p.avail_start[w]), int(p.avail_end[w])
+        if w_end <= cursor or w_start >= end:
+            continue
+        if w_start > cursor:
+            gaps.append((cursor, w_start))
+        cursor = max(cursor, w_end)
+    if cursor < end:
+        gaps.append((cursor, end))
+    windows = [{"start": _iso(s), "end": _iso(e)} for s, e in gaps]
+    message = "you are not available " + ", ".join(f"{w['start']} to {w['end']}" for w in windows)
+    facts = {"activity_start": _iso(start), "activity_end": _iso(end), "uncovered": windows}
+    return RuleFailure("time", message, facts, {"kind": "add_availability", "windows": windows})
+
+
+def _travel_failure(result: MatchResult, d: Diagnosis, k: int) -> RuleFailure:
+    p = result.problem
+    v = int(d.vol[k])
+    limit = float(d.limit_km[k])
+    if not p.vol_has_location[v]:
+        message = "the activity takes place in person and your profile has no location"
+        change = {"kind": "add_location", "within_km": _km(limit)}
+        return RuleFailure("travel", message, {"limit_km": _km(limit)}, change)
+    distance = float(d.distance_km[k])
+    policy_km = p.policy.max_travel_km
+    binding = "policy" if limit >= policy_km else "volunteer"
+    facts = {"distance_km": _km(distance), "limit_km": _km(limit), "limit_set_by": binding}
+    message = f"{_km(distance)} km away, limit {_km(limit)} km" + (" (the policy's)" if binding == "policy" else "")
+    if distance <= policy_km:
+        # Round up to the metre so that the suggested limit really admits the distance.
+        to_km = min(math.ceil(distance * 1000.0) / 1000.0, policy_km)
+        return RuleFailure("travel", message, facts, {"kind": "raise_travel_limit", "to_km": to_km})
+    return RuleFailure("travel", message, facts, None)
+
+
+def _selection_failure() -> RuleFailure:
+    message = "the policy only considers activities you ranked, and you did not rank this one"
+    return RuleFailure("selection", message, {"selection": "strict"}, {"kind": "rank_activity"})
+
+
+def _failures(result: MatchResult, d: Diagnosis, k: int) -> tuple[RuleFailure, ...]:
+    v, a = int(d.vol[k]), int(d.act[k])
+    out: list[RuleFailure] = []
+    for rule in RULES:
+        if d.passes(rule)[k]:
+            continue
+        if rule == "travel":
+            out.append(_travel_failure(result, d, k))
+        elif rule == "skills":
+            out.append(_skills_failure(result, v, a))
+        elif rule == "time":
+            out.append(_time_failure(result, v, a))
+        else:
+            out.append(_selection_failure())
+    return tuple(out)
+
+
+def _improvement_gaps(result: MatchResult, v: int, edge_ids: I64) -> tuple[I64 | None, bool]:
+    """Per unused edge of volunteer ``v``: the cost drop it needs beyond which the optimum uses it."""
+    from matcher.pipeline import combined_objective, flow_input
+    from matcher.solvers._kernels import UNREACHABLE, label_correcting
+
+    p, edges, cert = result.problem, result.edges, result.certificate
+    objective = combined_objective(p, edges, result.costs)
+    weight = objective.weight[edge_ids]
+    if cert.kind != "lp_dual":
+        return None, False
+    if cert.cliques is None and cert.overlap_rounds == 0:
+        fi = flow_input(p, edges, objective)
+        tails, heads, costs, n_nodes = residual_arcs(fi, result.chosen)
+        # Reversed arcs: distances from v in the reversed network are distances to v.
+        to_v = label_correcting(heads, tails, costs, n_nodes, source=v)
+        if to_v is not None:
+            back = to_v[p.n_volunteers + edges.act[edge_ids].astype(np.int64)]
+            gaps = np.where(back >= UNREACHABLE, -1, back - weight)
+            return gaps.astype(np.int64), bool(p.vol_max_activities.max(initial=1) <= 1)
+    covered = cert.volunteer_prices[v] + cert.activity_prices[edges.act[edge_ids]]
+    if cert.cliques is not None:
+        covered = covered + cert.cliques.coverage(len(edges))[edge_ids]
+    # Reduced costs under the certificate's prices: a raise below them leaves the proof standing.
+    return np.maximum(covered // cert.denominator - weight, 0).astype(np.int64), False
+
+
+def _not_assigned(
+    result: MatchResult, v: int, e: int, gap: int | None, exact: bool, rank: int | None
+) -> PairExplanation:
+    p, edges = result.problem, result.edges
+    a = int(edges.act[e])
+    cost = int(result.costs.total[e])
+    mine = np.flatnonzero(result.chosen & (edges.vol == v))
+    own = [int(x) for x in edges.act[mine].tolist()]
+    overlapping = [b for b in own if p.act_start[b] < p.act_end[a] and p.act_start[a] < p.act_end[b]]
+    at_a = np.flatnonzero(result.chosen & (edges.act == a))
+    taken = result.costs.total[at_a]
+    places = {
+        "capacity": int(p.act_capacity[a]),
+        "filled": len(at_a),
+        "better_match": int((taken < cost).sum()),
+        "equal_match": int((taken == cost).sum()),
+        "worse_match": int((taken > cost).sum()),
+    }
+    reason: Reason
+    if len(own) >= p.vol_max_activities[v]:
+        limit = _plural(len(own), "activity", "activities")
+        reason = "used_elsewhere"
+        message = f"your limit of {limit} went to " + ", ".join(p.activity_ids[b] for b in own)
+    elif overlapping:
+        reason, message = "time_conflict", "it overlaps " + ", ".join(p.activity_ids[b] for b in overlapping)
+        message += ", which you were given"
+    elif places["filled"] >= places["capacity"]:
+        reason = "places_taken"
+        message = (
+            f"all places are taken ({places['capacity']}): {places['better_match']} by a better match, "
+            f"{places['equal_match']} by an equal one, {places['worse_match']} by volunteers the best overall "
+            "plan needed there"
+        )
+    else:
+        reason, message = "not_selected", "not used by the optimal plan"
+    if gap is not None and gap >= 0:
+        if gap == 0:
+            message += "; it was a tie, settled by the documented tie-break"
+        elif gap < cost:
+            message += f"; your match cost ({cost}) would need to be more than {gap} points lower"
+        else:
+            message += "; no lower match cost alone would be enough"
+    return PairExplanation(
+        activity_id=p.activity_ids[a],
+        preference_rank=rank,
+        outcome="not_assigned",
+        message=message,
+        reason=reason,
+        cost=cost,
+        cost_terms=result.costs.breakdown(e),
+        improvement_needed=gap if gap is not None and gap >= 0 else None,
+        improvement_exact=exact if gap is not None and gap >= 0 else None,
+        places=places,
+    )
+
+
+#: Activities explained, beyond those ranked or asked about, for a volunteer who was given none.
+UNRANKED_SHOWN = 5
+
+
+def _closest_activities(result: MatchResult, v: int, lo: int, hi: int) -> I64:
+    """The cheapest eligible activities, or, if there are none, those failing the fewest rules."""
+    p, edges = result.problem, result.edges
+    if hi > lo:
+        cheapest = np.lexsort((edges.act[lo:hi], result.costs.total[lo:hi]))[:UNRANKED_SHOWN]
+        return edges.act[lo:hi][cheapest].astype(np.int64)
+    acts = np.arange(p.n_activities, dtype=np.int64)
+    d = diagnose(p, np.full(p.n_activities, v, dtype=np.int64), acts)
+    failing = np.sum([~d.passes(rule) for rule in RULES], axis=0, dtype=np.int64)
+    return acts[np.lexsort((acts, failing))[:UNRANKED_SHOWN]]
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def explain_volunteer(
+    result: MatchResult, volunteer_id: str, activity_ids: list[str] | None = None
+) -> VolunteerExplanation:
+    """Explain one volunteer's outcome on each activity they ranked or were given, plus any asked about.
+
+    A volunteer who was given nothing also gets their :data:`UNRANKED_SHOWN` cheapest eligible
+    activities explained (or, with none eligible, those failing the fewest rules), so the
+    answer covers the places they could have had.
+
+    Parameters
+    ----------
+    result:
+        The result to explain.
+    volunteer_id:
+        Whose outcome; an unknown id raises :class:`~matcher.errors.InputError`.
+    activity_ids:
+        Further activities to explain (unknown ids raise :class:`~matcher.errors.InputError`).
+
+    """
+    p, edges = result.problem, result.edges
+    v = p.volunteer_index.get(volunteer_id)
+    if v is None:
+        raise _unknown("volunteer", volunteer_id)
+    lo, hi = np.searchsorted(edges.vol, [v, v + 1])
+    chosen_acts = edges.act[lo:hi][result.chosen[lo:hi]].astype(np.int64)
+    wanted = set(p.pref_act[p.pref_ptr[v] : p.pref_ptr[v + 1]].tolist()) | set(chosen_acts.tolist())
+    if len(chosen_acts) == 0:
+        wanted |= set(_closest_activities(result, v, int(lo), int(hi)).tolist())
+    for aid in activity_ids or ():
+        if aid not in p.activity_index:
+            raise _unknown("activity", aid)
+        wanted.add(p.activity_index[aid])
+    acts = np.array(sorted(wanted), dtype=np.int64)
+    d = diagnose(p, np.full(len(acts), v, dtype=np.int64), acts)
+    edge_of = dict(zip(edges.act[lo:hi].tolist(), range(int(lo), int(hi)), strict=True))
+    unused = np.array([edge_of[a] for a in acts.tolist() if a in edge_of and not result.chosen[edge_of[a]]])
+    gaps, exact = _improvement_gaps(result, v, unused.astype(np.int64)) if len(unused) else (None, False)
+    gap_of = dict(zip(unused.tolist(), gaps.tolist(), strict=True)) if gaps is not None else {}
+    out = []
+    for k, a in enumerate(acts.tolist()):
+        rank = int(d.rank[k]) + 1 if d.rank[k] >= 0 else None
+        e = edge_of.get(a)
+        if e is None:
+            failures = _failures(result, d, k)
+            message = "not eligible: " + "; ".join(f.message for f in failures)
+            out.append(PairExplanation(p.activity_ids[a], rank, "not_eligible", message, failures))
+        elif result.chosen[e]:
+            terms = result.costs.breakdown(e)
+            detail = ", ".join(f"{name} {terms[name]}" for name in COST_TERMS)
+            message = f"assigned; match cost {int(result.costs.total[e])} ({detail})"
+            out.append(
+                PairExplanation(
+                    p.activity_ids[a], rank, "assigned", message, cost=int(result.costs.total[e]), cost_terms=terms
+                )
+            )
+        else:
+            out.append(_not_assigned(result, v, e, gap_of.get(e), exact, rank))
+    out.sort(key=lambda x: (x.preference_rank is None, x.preference_rank or 0, x.activity_id))
+    assigned = tuple(sorted(p.activity_ids[a] for a in chosen_acts.tolist()))
+    eligible = int(hi - lo)
+    if assigned:
+        message = "assigned to " + ", ".join(assigned)
+    elif eligible == 0:
+        message = "not assigned: no activity on the menu passes every rule for you"
+    else:
+        message = f"not assigned: eligible for {_plural(eligible, 'activity', 'activities')}, "
+        message += "but the optimal plan filled them with others or left them to higher-priority needs"
+    return VolunteerExplanation(volunteer_id, assigned, eligible, message, tuple(out))
+
+
+def explain_activity(result: MatchResult, activity_id: str) -> ActivityExplanation:
+    """The funnel of one activity: how many volunteers pass each rule in turn, and who is left.
+
+    Steps: the whole pool, within travel range, with the skills, available, allowed by the
+    selection policy (= eligible; equals the activity's candidate edges), not used elsewhere
+    (assigned here, or with a free slot and no overlapping assignment), assigned.
+    """
+    p, edges = result.problem, result.edges
+    a = p.activity_index.get(activity_id)
+    if a is None:
+        raise _unknown("activity", activity_id)
+    everyone = np.arange(p.n_volunteers, dtype=np.int64)
+    d = diagnose(p, everyone, np.full(p.n_volunteers, a, dtype=np.int64))
+    alive = np.ones(p.n_volunteers, dtype=bool)
+    counts = [("all", p.n_volunteers)]
+    for rule in RULES:
+        alive &= d.passes(rule)
+        counts.append((rule, int(alive.sum())))
+    picked_vol, picked_act = edges.vol[result.chosen], edges.act[result.chosen].astype(np.int64)
+    load = np.bincount(picked_vol, minlength=p.n_volunteers)
+    clash = (p.act_start[picked_act] < p.act_end[a]) & (p.act_start[a] < p.act_end[picked_act]) & (picked_act != a)
+    conflicted = np.bincount(picked_vol[clash], minlength=p.n_volunteers) > 0
+    here = np.zeros(p.n_volunteers, dtype=bool)
+    here[picked_vol[picked_act == a]] = True
+    free = alive & (here | ((load < p.vol_max_activities) & ~conflicted))
+    counts += [("free", int(free.sum())), ("assigned", int(here.sum()))]
+    funnel = tuple(FunnelStep(name, n, _FUNNEL_LABELS[name]) for name, n in counts)
+    capacity, filled = int(p.act_capacity[a]), int(here.sum())
+    if filled >= capacity:
+        message = f"all {capacity} places filled"
+    else:
+        drops = [(counts[i][1] - counts[i + 1][1], counts[i + 1][0]) for i in range(len(counts) - 2)]
+        worst = max(drops, key=lambda x: x[0])
+        left = _plural(counts[-2][1], "volunteer", "volunteers")
+        message = (
+            f"{capacity - filled} of {capacity} places open: {left} eligible and free; "
+            f"the largest drop is '{_FUNNEL_LABELS[worst[1]]}' (-{worst[0]})"
+        )
+    ranked_by = int((p.pref_act == a).sum())
+    return ActivityExplanation(p.activity_ids[a], capacity, filled, ranked_by, funnel, message)
