@@ -87,7 +87,15 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         problem = _load(args)
     result = solve(problem, backend=args.backend, timer=timer)
     with timer("write"):
-        text = assignments_csv(result) if args.format == "csv" else result.to_json(include_timings=args.timings)
+        if args.format == "csv":
+            text = assignments_csv(result)
+        elif args.format == "hours":
+            text = _csv_text(
+                ["volunteer_id", "activities", "hours"],
+                ((h.volunteer_id, h.activities, h.hours) for h in result.service_hours()),
+            )
+        else:
+            text = result.to_json(include_timings=args.timings)
         _emit(text, args.output)
     if progress is not None:
         progress.finish()
@@ -172,7 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     solve = sub.add_parser("solve", help="solve a problem and write the result")
     _problem_arguments(solve)
     solve.add_argument("-o", "--output", help="result file (default: standard output)")
-    solve.add_argument("--format", choices=["json", "csv"], default="json", help="json document or CSV of assignments")
+    solve.add_argument(
+        "--format",
+        choices=["json", "csv", "hours"],
+        default="json",
+        help="json document, CSV of assignments, or CSV of service hours per assigned volunteer",
+    )
     solve.add_argument("--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
     solve.add_argument("--timings", action="store_true", help="include per-stage seconds in the JSON result")
     solve.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")

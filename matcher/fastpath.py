@@ -209,6 +209,7 @@ def _add_activity(c: Columns, r: Any, times: _Times) -> bool:
     c.act_lon.append(location[1] if location else math.nan)
     c.act_capacity.append(capacity)
     c.act_priority.append(priority)
+    c.act_organization.append(r.get("organization"))
     for skill, level in requirements:
         c.req_owner.append(j)
         c.req_name.append(skill)

@@ -49,7 +49,9 @@ class Problem:
 
     Volunteer ``i`` is ``volunteer_ids[i]``; activity ``j`` is ``activity_ids[j]``; skill code
     ``k`` is ``skill_names[k]``. Times are int64 microseconds since the epoch (UTC). Missing
-    locations are NaN, a missing personal travel limit is ``inf``.
+    locations are NaN, a missing personal travel limit is ``inf``. ``act_organization[j]`` indexes
+    ``organization_names`` (sorted), -1 where the activity names no organisation; it is reported
+    on, never used for matching.
     """
 
     policy: Policy
@@ -80,6 +82,8 @@ class Problem:
     req_ptr: I64
     req_code: I32
     req_level: I32
+    organization_names: tuple[str, ...] = ()
+    act_organization: I32 = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
     @classmethod
     def from_frames(cls, volunteers: Any, activities: Any, policy: Policy | Mapping[str, Any] | None = None) -> Problem:
@@ -190,6 +194,7 @@ class Columns:
     act_lon: list[float] = field(default_factory=list)
     act_capacity: list[int] = field(default_factory=list)
     act_priority: list[int] = field(default_factory=list)
+    act_organization: list[str | None] = field(default_factory=list)
     req_owner: list[int] = field(default_factory=list)
     req_name: list[str] = field(default_factory=list)
     req_level: list[int] = field(default_factory=list)
@@ -229,6 +234,7 @@ class Columns:
         self.act_lon.append(a.location.lon if a.location else _NAN)
         self.act_capacity.append(a.capacity)
         self.act_priority.append(a.priority)
+        self.act_organization.append(a.organization)
         for r in a.requirements:
             self.req_owner.append(j)
             self.req_name.append(r.skill)
@@ -282,6 +288,9 @@ def assemble(c: Columns, policy: Policy) -> Problem:
     skill_code = {s: k for k, s in enumerate(skill_names)}
     vol_skill_code = np.array([skill_code[s] for s in c.skill_name], dtype=np.int64)
     req_code = np.array([skill_code[s] for s in c.req_name], dtype=np.int64)
+    organization_names = tuple(sorted({o for o in c.act_organization if o is not None}))
+    org_code = {o: k for k, o in enumerate(organization_names)}
+    act_org = [org_code[o] if o is not None else -1 for o in c.act_organization]
 
     skill_ptr, skill_order = _owner_csr(c.skill_owner, vol_rank, n_v, vol_skill_code)
     req_ptr, req_order = _owner_csr(c.req_owner, act_rank, n_a, req_code)
@@ -327,6 +336,8 @@ def assemble(c: Columns, policy: Policy) -> Problem:
         req_ptr=req_ptr,
         req_code=req_code[req_order].astype(np.int32),
         req_level=np.asarray(c.req_level, dtype=np.int32)[req_order],
+        organization_names=organization_names,
+        act_organization=by_act(act_org, np.int32),
     )
 
 

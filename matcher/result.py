@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -22,6 +23,8 @@ from matcher.problem import Problem
 
 if TYPE_CHECKING:
     from matcher.explain import ActivityExplanation, VolunteerExplanation
+    from matcher.recommend import Recommendation, RecommendIndex
+    from matcher.report import FairnessReport, ServiceHours
 
 __all__ = ["Assignment", "Certificate", "MatchResult", "ObjectiveValue", "Unassigned", "Unfilled", "build_result"]
 
@@ -187,6 +190,37 @@ class MatchResult:
         from matcher.explain import explain_activity
 
         return explain_activity(self, activity_id)
+
+    @cached_property
+    def recommend_index(self) -> RecommendIndex:
+        """Arrays shared by the recommendation queries, built on first use."""
+        from matcher.recommend import RecommendIndex
+
+        return RecommendIndex.build(self)
+
+    def recommend_activities(self, volunteer_id: str, k: int = 10) -> tuple[Recommendation, ...]:
+        """A personal menu of open, eligible activities (see :func:`matcher.recommend.recommend_activities`)."""
+        from matcher.recommend import recommend_activities
+
+        return recommend_activities(self, volunteer_id, k)
+
+    def recommend_volunteers(self, activity_id: str, k: int = 10) -> tuple[Recommendation, ...]:
+        """Volunteers to invite to an activity (see :func:`matcher.recommend.recommend_volunteers`)."""
+        from matcher.recommend import recommend_volunteers
+
+        return recommend_volunteers(self, activity_id, k)
+
+    def service_hours(self) -> tuple[ServiceHours, ...]:
+        """Hours assigned per volunteer (see :func:`matcher.report.service_hours`)."""
+        from matcher.report import service_hours
+
+        return service_hours(self)
+
+    def fairness_report(self) -> FairnessReport:
+        """Gini of load, willing volunteers left out, fill by organisation (:func:`matcher.report.fairness_report`)."""
+        from matcher.report import fairness_report
+
+        return fairness_report(self)
 
     def _clique_document(self) -> list[dict[str, Any]]:
         cliques, p, edges = self.certificate.cliques, self.problem, self.edges

@@ -1,0 +1,165 @@
+"""Recommendations from a result: a personal menu for a volunteer, an invitation list for an activity.
+
+Both read the candidate edges the engine built (so every suggestion is eligible) and rank by the
+same pair cost, best first, ties by id. An index over the edges by activity, the loads and the
+fills is built once per result (:class:`RecommendIndex`); each query then touches only the
+edges of one volunteer or one activity, so queries are fast enough to serve interactively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.errors import InputError
+
+if TYPE_CHECKING:
+    from matcher.result import MatchResult
+
+__all__ = ["RecommendIndex", "Recommendation", "recommend_activities", "recommend_volunteers"]
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One suggested pair: the other side's id, the pair's cost and its named terms."""
+
+    id: str
+    cost: int
+    cost_terms: dict[str, int]
+    distance_km: float | None
+    preference_rank: int | None
+    open_places: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with a fixed key order."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class RecommendIndex:
+    """Per-result arrays the queries share: edges by activity, loads, fills, per-edge busy flag."""
+
+    by_act: I64
+    act_ptr: I64
+    load: I64
+    filled: I64
+
+    @classmethod
+    def build(cls, result: MatchResult) -> RecommendIndex:
+        """Index ``result`` (linear in the number of edges)."""
+        p, edges = result.problem, result.edges
+        by_act = np.argsort(edges.act, kind="stable").astype(np.int64)
+        act_ptr = np.searchsorted(edges.act[by_act], np.arange(p.n_activities + 1)).astype(np.int64)
+        load = np.bincount(edges.vol[result.chosen], minlength=p.n_volunteers).astype(np.int64)
+        filled = np.bincount(edges.act[result.chosen], minlength=p.n_activities).astype(np.int64)
+        return cls(by_act, act_ptr, load, filled)
+
+
+def _clashes(result: MatchResult, vols: I64, start: I64, end: I64) -> npt.NDArray[np.bool_]:
+    """Whether each volunteer ``vols[k]`` holds an assignment overlapping ``[start[k], end[k])``."""
+    p, edges = result.problem, result.edges
+    lo = np.searchsorted(edges.vol, vols)
+    hi = np.searchsorted(edges.vol, vols, side="right")
+    out = np.zeros(len(vols), dtype=bool)
+    for k in np.flatnonzero(hi > lo).tolist():
+        mine = np.arange(lo[k], hi[k])
+        acts = edges.act[mine[result.chosen[mine]]]
+        out[k] = bool(((p.act_start[acts] < end[k]) & (start[k] < p.act_end[acts])).any())
+    return out
+
+
+def _pick(result: MatchResult, candidates: I64, k: int, other: I64) -> I64:
+    order = np.lexsort((other, result.costs.total[candidates]))
+    return candidates[order[: max(k, 0)]]
+
+
+def _recommendation(result: MatchResult, e: int, ident: str, open_places: int | None) -> Recommendation:
+    edges = result.edges
+    return Recommendation(
+        id=ident,
+        cost=int(result.costs.total[e]),
+        cost_terms=result.costs.breakdown(e),
+        distance_km=round(int(edges.distance_m[e]) / 1000.0, 3) if edges.in_person[e] else None,
+        preference_rank=int(edges.rank[e]) + 1 if edges.rank[e] >= 0 else None,
+        open_places=open_places,
+    )
+
+
+def recommend_activities(result: MatchResult, volunteer_id: str, k: int = 10) -> tuple[Recommendation, ...]:
+    """A personal menu: eligible activities with open places, best match first.
+
+    Leaves out activities the volunteer already has or that clash with their assignments; ranks
+    by pair cost, then activity id.
+
+    Parameters
+    ----------
+    result:
+        The current result.
+    volunteer_id:
+        Whose menu; an unknown id raises :class:`~matcher.errors.InputError`.
+    k:
+        At most this many activities.
+
+    """
+    p, edges, index = result.problem, result.edges, result.recommend_index
+    v = p.volunteer_index.get(volunteer_id)
+    if v is None:
+        raise InputError.single("volunteer", volunteer_id, "volunteer_id", "no volunteer with this id", "unknown_id")
+    lo, hi = np.searchsorted(edges.vol, [v, v + 1])
+    mine = np.arange(lo, hi, dtype=np.int64)
+    acts = edges.act[mine].astype(np.int64)
+    taken = acts[result.chosen[mine]]
+    clash = ((p.act_start[acts][:, None] < p.act_end[taken]) & (p.act_start[taken] < p.act_end[acts][:, None])).any(
+        axis=1
+    )
+    keep = mine[(index.filled[acts] < p.act_capacity[acts]) & ~result.chosen[mine] & ~clash]
+    best = _pick(result, keep, k, edges.act[keep].astype(np.int64))
+    return tuple(
+        _recommendation(
+            result, e, p.activity_ids[edges.act[e]], int(p.act_capacity[edges.act[e]] - index.filled[edges.act[e]])
+        )
+        for e in best.tolist()
+    )
+
+
+def recommend_volunteers(result: MatchResult, activity_id: str, k: int = 10) -> tuple[Recommendation, ...]:
+    """Best volunteers to invite to an activity, best match first.
+
+    Eligible volunteers not on it, with a free slot and no clashing assignment; ranked by pair
+    cost, then volunteer id.
+
+    Parameters
+    ----------
+    result:
+        The current result.
+    activity_id:
+        For which activity; an unknown id raises :class:`~matcher.errors.InputError`.
+    k:
+        At most this many volunteers.
+
+    """
+    p, edges, index = result.problem, result.edges, result.recommend_index
+    a = p.activity_index.get(activity_id)
+    if a is None:
+        raise InputError.single("activity", activity_id, "activity_id", "no activity with this id", "unknown_id")
+    mine = index.by_act[index.act_ptr[a] : index.act_ptr[a + 1]]
+    vols = edges.vol[mine].astype(np.int64)
+    open_slot = (index.load[vols] < p.vol_max_activities[vols]) & ~result.chosen[mine]
+    mine, vols = mine[open_slot], vols[open_slot]
+    # Rank first and check clashes lazily: only as many volunteers as needed are looked at.
+    ranked = mine[np.lexsort((vols, result.costs.total[mine]))]
+    out: list[int] = []
+    step = max(2 * k, 16)
+    for first in range(0, len(ranked), step):
+        block = ranked[first : first + step]
+        bv = edges.vol[block].astype(np.int64)
+        free = ~_clashes(result, bv, np.full(len(bv), p.act_start[a]), np.full(len(bv), p.act_end[a]))
+        out += block[free].tolist()
+        if len(out) >= k:
+            break
+    return tuple(_recommendation(result, e, p.volunteer_ids[edges.vol[e]], None) for e in out[: max(k, 0)])
