@@ -9,11 +9,26 @@
 from matcher.candidates import Edges, candidate_edges
 from matcher.costs import COST_TERMS, CostTerms, Objective, objective_weights, pair_costs
 from matcher.errors import CostRangeError, InputError, InputIssue, MatcherError, SolverError, UnknownBackendError
+from matcher.explain import ActivityExplanation, VolunteerExplanation
 from matcher.fastpath import compile_records, load_problem, parse_problem
-from matcher.models import Activity, Location, Policy, ProblemDocument, Requirement, TimeWindow, Volunteer, Weights
+from matcher.models import (
+    Activity,
+    Changes,
+    Location,
+    PairRef,
+    Policy,
+    ProblemDocument,
+    Requirement,
+    TimeWindow,
+    Volunteer,
+    Weights,
+)
 from matcher.pipeline import match, match_document, prepare, solve
 from matcher.problem import Problem, compile_problem
+from matcher.recommend import Recommendation
 from matcher.records import load_document, parse_document
+from matcher.rematching import RematchSummary, rematch, solve_rematch
+from matcher.report import FairnessReport, ServiceHours
 from matcher.result import Assignment, Certificate, MatchResult, ObjectiveValue, Unassigned, Unfilled
 from matcher.solvers import BACKENDS, DEFAULT_BACKEND
 from matcher.tables import load_tables, problem_from_tables
@@ -24,11 +39,14 @@ __all__ = [
     "COST_TERMS",
     "DEFAULT_BACKEND",
     "Activity",
+    "ActivityExplanation",
     "Assignment",
     "Certificate",
+    "Changes",
     "CostRangeError",
     "CostTerms",
     "Edges",
+    "FairnessReport",
     "InputError",
     "InputIssue",
     "Location",
@@ -36,10 +54,14 @@ __all__ = [
     "MatcherError",
     "Objective",
     "ObjectiveValue",
+    "PairRef",
     "Policy",
     "Problem",
     "ProblemDocument",
+    "Recommendation",
+    "RematchSummary",
     "Requirement",
+    "ServiceHours",
     "SolverError",
     "TimeWindow",
     "Unassigned",
@@ -47,6 +69,7 @@ __all__ = [
     "UnknownBackendError",
     "Verification",
     "Volunteer",
+    "VolunteerExplanation",
     "Weights",
     "candidate_edges",
     "compile_problem",
@@ -62,7 +85,9 @@ __all__ = [
     "parse_problem",
     "prepare",
     "problem_from_tables",
+    "rematch",
     "solve",
+    "solve_rematch",
     "verify",
 ]
 

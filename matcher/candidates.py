@@ -63,6 +63,17 @@ class Edges:
     def __len__(self) -> int:
         return len(self.vol)
 
+    def select(self, keep: B) -> Edges:
+        """The edges where ``keep`` is True, still sorted."""
+        return Edges(
+            vol=self.vol[keep],
+            act=self.act[keep],
+            distance_m=self.distance_m[keep],
+            in_person=self.in_person[keep],
+            rank=self.rank[keep],
+            surplus=self.surplus[keep],
+        )
+
 
 def _empty_i64() -> I64:
     return np.zeros(0, dtype=np.int64)

@@ -1,4 +1,4 @@
-"""The ``matcher`` command line: solve, candidates, validate, verify, explain, schema.
+"""The ``matcher`` command line: solve, rematch, candidates, validate, verify, explain, schema.
 
 Exit codes: 0 success, 2 invalid input (one line per problem on stderr, naming record id and
 field), 1 anything else. Output files are written atomically.
@@ -13,19 +13,21 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from matcher.atomic import write_atomic
 from matcher.costs import COST_TERMS
 from matcher.errors import InputError, MatcherError
-from matcher.fastpath import load_problem
+from matcher.fastpath import compile_records, load_problem
 from matcher.models import ProblemDocument
 from matcher.pipeline import prepare, solve
 from matcher.problem import Problem
 from matcher.progress import StageTimer, StderrProgress
-from matcher.records import read_bytes, read_json
+from matcher.records import coerce_policy, parse_document, read_bytes, read_json
+from matcher.rematching import apply_changes, coerce_changes, rematch
 from matcher.result import MatchResult
 from matcher.solvers import BACKENDS, DEFAULT_BACKEND
-from matcher.tables import load_tables
+from matcher.tables import load_tables, read_table, table_records
 from matcher.verify import verify
 
 __all__ = ["main"]
@@ -80,6 +82,15 @@ def _load(args: argparse.Namespace) -> Problem:
     return load_tables(paths[0], paths[1], policy, encoding=args.encoding)
 
 
+def _result_text(result: MatchResult, args: argparse.Namespace) -> str:
+    if args.format == "csv":
+        return assignments_csv(result)
+    if args.format == "hours":
+        rows = ((h.volunteer_id, h.activities, h.hours) for h in result.service_hours())
+        return _csv_text(["volunteer_id", "activities", "hours"], rows)
+    return result.to_json(include_timings=args.timings, waitlist=args.waitlist)
+
+
 def _cmd_solve(args: argparse.Namespace) -> int:
     progress = None if args.quiet else StderrProgress()
     timer = StageTimer(progress)
@@ -87,18 +98,52 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         problem = _load(args)
     result = solve(problem, backend=args.backend, timer=timer)
     with timer("write"):
-        if args.format == "csv":
-            text = assignments_csv(result)
-        elif args.format == "hours":
-            text = _csv_text(
-                ["volunteer_id", "activities", "hours"],
-                ((h.volunteer_id, h.activities, h.hours) for h in result.service_hours()),
-            )
-        else:
-            text = result.to_json(include_timings=args.timings)
-        _emit(text, args.output)
+        _emit(_result_text(result, args), args.output)
     if progress is not None:
         progress.finish()
+    return EXIT_OK
+
+
+def _records(args: argparse.Namespace) -> tuple[list[Any], list[Any], Any]:
+    """Records, not a compiled problem: a re-match edits the pool before compiling it."""
+    paths = args.problem
+    if len(paths) == 1:
+        raw = read_json(read_bytes(paths[0]))
+        if (
+            not isinstance(raw, dict)
+            or not isinstance(raw.get("volunteers"), list)
+            or not isinstance(raw.get("activities"), list)
+        ):
+            doc = parse_document(read_bytes(paths[0]))  # raises the contract's own issues
+            return list(doc.volunteers), list(doc.activities), doc.policy
+        return raw["volunteers"], raw["activities"], raw.get("policy")
+    if len(paths) != 2:
+        raise InputError.single(
+            "document", "", "", "give one JSON document, or volunteers and activities tables", "usage"
+        )
+    policy = read_json(read_bytes(args.policy)) if args.policy is not None else None
+    vols, acts = table_records(
+        read_table(paths[0], encoding=args.encoding), read_table(paths[1], encoding=args.encoding)
+    )
+    return vols, acts, policy
+
+
+def _cmd_rematch(args: argparse.Namespace) -> int:
+    volunteers, activities, policy = _records(args)
+    previous = read_json(read_bytes(args.previous))
+    if not isinstance(previous, dict):
+        raise InputError.single("previous", "", "", "expected a result document (a JSON object)", "invalid")
+    changes = read_json(read_bytes(args.changes)) if args.changes is not None else None
+    result = rematch(
+        volunteers,
+        activities,
+        policy,
+        previous,
+        changes,
+        disruption_weight=args.disruption_weight,
+        backend=args.backend,
+    )
+    _emit(_result_text(result, args), args.output)
     return EXIT_OK
 
 
@@ -122,7 +167,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     *args.problem, result_path = args.problem
-    p = _load(args)
+    if args.changes is None:
+        p = _load(args)
+    else:
+        # A re-match result is checked against the pool after its changes.
+        volunteers, activities, policy = _records(args)
+        changes = coerce_changes(read_json(read_bytes(args.changes)))
+        p = compile_records(*apply_changes(volunteers, activities, changes), coerce_policy(policy))
     try:
         with open(result_path, encoding="utf-8") as handle:
             result_doc = json.load(handle)
@@ -172,6 +223,20 @@ def _problem_arguments(parser: argparse.ArgumentParser, extra: str = "") -> None
     )
 
 
+def _result_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=["json", "csv", "hours"],
+        default="json",
+        help="json document, CSV of assignments, or CSV of service hours per assigned volunteer",
+    )
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
+    parser.add_argument("--timings", action="store_true", help="include per-stage seconds in the JSON result")
+    parser.add_argument(
+        "--waitlist", type=int, default=0, metavar="K", help="add up to K ordered backups per activity to the JSON"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation tools)."""
     parser = argparse.ArgumentParser(prog="matcher", description="Match volunteers to menu activities, optimally.")
@@ -180,16 +245,26 @@ def build_parser() -> argparse.ArgumentParser:
     solve = sub.add_parser("solve", help="solve a problem and write the result")
     _problem_arguments(solve)
     solve.add_argument("-o", "--output", help="result file (default: standard output)")
-    solve.add_argument(
-        "--format",
-        choices=["json", "csv", "hours"],
-        default="json",
-        help="json document, CSV of assignments, or CSV of service hours per assigned volunteer",
-    )
-    solve.add_argument("--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
-    solve.add_argument("--timings", action="store_true", help="include per-stage seconds in the JSON result")
+    _result_arguments(solve)
     solve.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
     solve.set_defaults(func=_cmd_solve)
+
+    again = sub.add_parser(
+        "rematch",
+        help="re-match after declines, cancellations and edits, changing as few assignments as possible",
+    )
+    _problem_arguments(again)
+    again.add_argument("--previous", required=True, help="the previous result document (JSON)")
+    again.add_argument("--changes", help="changes JSON: accepted, declined, cancelled_activities, ... (see README)")
+    again.add_argument(
+        "--disruption-weight",
+        type=int,
+        default=None,
+        help="cost points per changed assignment instead of fewest changes first (default: fewest changes first)",
+    )
+    again.add_argument("-o", "--output", help="result file (default: standard output)")
+    _result_arguments(again)
+    again.set_defaults(func=_cmd_rematch)
 
     cand = sub.add_parser("candidates", help="write every eligible pair with its cost as CSV")
     _problem_arguments(cand)
@@ -202,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ver = sub.add_parser("verify", help="check a result against its problem (feasibility and certificate)")
     _problem_arguments(ver, extra="and then the result document")
+    ver.add_argument("--changes", help="for a re-match result: the changes file it was computed with")
     ver.set_defaults(func=_cmd_verify)
 
     expl = sub.add_parser(

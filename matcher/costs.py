@@ -56,6 +56,12 @@ class CostTerms:
         arr: I64 = getattr(self, name)
         return arr
 
+    def select(self, keep: npt.NDArray[np.bool_]) -> CostTerms:
+        """The terms of the edges where ``keep`` is True (see :meth:`Edges.select`)."""
+        return CostTerms(
+            preference=self.preference[keep], distance=self.distance[keep], skill_surplus=self.skill_surplus[keep]
+        )
+
     def breakdown(self, edge: int) -> dict[str, int]:
         """The named terms of one edge."""
         return {name: int(self.term(name)[edge]) for name in COST_TERMS}

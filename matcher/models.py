@@ -26,7 +26,9 @@ from pydantic import (
 __all__ = [
     "MAX_PREFERENCE_GROUPS",
     "Activity",
+    "Changes",
     "Location",
+    "PairRef",
     "Policy",
     "ProblemDocument",
     "Requirement",
@@ -204,6 +206,35 @@ class Policy(BaseModel):
     max_travel_km: TravelKm = 10.0
     selection: Literal["open", "prefer", "strict"] = "prefer"
     weights: Weights = Field(default_factory=Weights)
+
+
+class PairRef(BaseModel):
+    """A (volunteer, activity) pair named by ids."""
+
+    model_config = _CONFIG
+
+    volunteer_id: Id
+    activity_id: Id
+
+
+class Changes(BaseModel):
+    """What happened since a result was published, for :func:`matcher.rematch`.
+
+    ``accepted`` assignments are pinned (they stay); ``declined`` pairs may not be assigned again;
+    ``cancelled_activities`` and ``removed_volunteers`` leave the pool; ``volunteers`` and
+    ``activities`` are added, or replace the record with the same id; ``capacities`` sets new
+    capacities by activity id.
+    """
+
+    model_config = _CONFIG
+
+    accepted: list[PairRef] = Field(default_factory=list)
+    declined: list[PairRef] = Field(default_factory=list)
+    cancelled_activities: list[Id] = Field(default_factory=list)
+    removed_volunteers: list[Id] = Field(default_factory=list)
+    volunteers: list[Volunteer] = Field(default_factory=list)
+    activities: list[Activity] = Field(default_factory=list)
+    capacities: dict[Id, Annotated[int, Field(ge=1, le=100_000, strict=True)]] = Field(default_factory=dict)
 
 
 class ProblemDocument(BaseModel):

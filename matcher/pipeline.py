@@ -30,7 +30,7 @@ from matcher.solvers.overlap import OverlapOutcome, resolve_overlaps
 from matcher.sparsify import solve_flow
 from matcher.tiebreak import canonical_selection, tie_keys
 
-__all__ = ["combined_objective", "flow_input", "match", "match_document", "prepare", "solve"]
+__all__ = ["combined_objective", "flow_input", "match", "match_document", "prepare", "solve", "solve_edges"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -80,12 +80,31 @@ def solve(
 
     """
     timer = timer if timer is not None else StageTimer()
-    name, backend_fn = get_backend(backend)
     with timer("candidates"):
         edges = candidate_edges(p)
     with timer("costs"):
         costs = pair_costs(p, edges)
         objective = combined_objective(p, edges, costs)
+    return solve_edges(p, edges, costs, objective, backend=backend, sparsify=sparsify, timer=timer)
+
+
+def solve_edges(
+    p: Problem,
+    edges: Edges,
+    costs: CostTerms,
+    objective: Objective,
+    *,
+    backend: str | None = None,
+    sparsify: bool | None = None,
+    timer: StageTimer | None = None,
+) -> MatchResult:
+    """The solve stages of :func:`solve` on given edges and objective weights.
+
+    For callers that change the edge set or the objective's levels (:mod:`matcher.rematch`);
+    ``objective.priority`` and ``objective.cost`` must be the two levels behind its weights.
+    """
+    timer = timer if timer is not None else StageTimer()
+    name, backend_fn = get_backend(backend)
     fi = flow_input(p, edges, objective)
     with timer("solve"):
         flow = solve_flow(fi, backend_fn, sparsify=sparsify)
@@ -101,7 +120,7 @@ def solve(
     with timer("certify"):
         certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name)
     with timer("result"):
-        result = build_result(p, edges, costs, objective, outcome.chosen, name, certificate, timer.seconds)
+        result = build_result(p, edges, costs, outcome.chosen, name, certificate, timer.seconds)
     return result
 
 

@@ -8,7 +8,7 @@ edges of one volunteer or one activity, so queries are fast enough to serve inte
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from matcher.errors import InputError
 if TYPE_CHECKING:
     from matcher.result import MatchResult
 
-__all__ = ["RecommendIndex", "Recommendation", "recommend_activities", "recommend_volunteers"]
+__all__ = ["RecommendIndex", "Recommendation", "recommend_activities", "recommend_volunteers", "waitlist"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -34,6 +34,7 @@ class Recommendation:
     distance_km: float | None
     preference_rank: int | None
     open_places: int | None = None
+    kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping with a fixed key order."""
@@ -78,7 +79,9 @@ def _pick(result: MatchResult, candidates: I64, k: int, other: I64) -> I64:
     return candidates[order[: max(k, 0)]]
 
 
-def _recommendation(result: MatchResult, e: int, ident: str, open_places: int | None) -> Recommendation:
+def _recommendation(
+    result: MatchResult, e: int, ident: str, open_places: int | None, kind: str | None = None
+) -> Recommendation:
     edges = result.edges
     return Recommendation(
         id=ident,
@@ -87,6 +90,7 @@ def _recommendation(result: MatchResult, e: int, ident: str, open_places: int | 
         distance_km=round(int(edges.distance_m[e]) / 1000.0, 3) if edges.in_person[e] else None,
         preference_rank=int(edges.rank[e]) + 1 if edges.rank[e] >= 0 else None,
         open_places=open_places,
+        kind=kind,
     )
 
 
@@ -163,3 +167,24 @@ def recommend_volunteers(result: MatchResult, activity_id: str, k: int = 10) -> 
         if len(out) >= k:
             break
     return tuple(_recommendation(result, e, p.volunteer_ids[edges.vol[e]], None) for e in out[: max(k, 0)])
+
+
+def waitlist(result: MatchResult, activity_id: str, k: int = 5) -> tuple[Recommendation, ...]:
+    """Ordered backups for an activity, to fill a decline at once.
+
+    First the volunteers :func:`recommend_volunteers` would invite (``kind="free"``: eligible,
+    with a free slot and no clash), then eligible volunteers busy elsewhere (``kind="movable"``:
+    taking them means a re-match), each group cheapest first, ties by volunteer id.
+    """
+    p, edges, index = result.problem, result.edges, result.recommend_index
+    free = [replace(r, kind="free") for r in recommend_volunteers(result, activity_id, k)]
+    if len(free) >= k:
+        return tuple(free)
+    a = p.activity_index[activity_id]
+    mine = index.by_act[index.act_ptr[a] : index.act_ptr[a + 1]]
+    listed = np.array([p.volunteer_index[r.id] for r in free], dtype=np.int64)
+    busy = mine[~result.chosen[mine]]
+    busy = busy[~np.isin(edges.vol[busy], listed)]
+    order = busy[np.lexsort((edges.vol[busy], result.costs.total[busy]))][: k - len(free)]
+    movable = [_recommendation(result, e, p.volunteer_ids[edges.vol[e]], None, "movable") for e in order.tolist()]
+    return tuple(free + movable)

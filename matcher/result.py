@@ -18,12 +18,13 @@ import numpy.typing as npt
 
 from matcher.candidates import Edges
 from matcher.certificate import Cliques
-from matcher.costs import COST_TERMS, CostTerms, Objective
+from matcher.costs import COST_TERMS, CostTerms
 from matcher.problem import Problem
 
 if TYPE_CHECKING:
     from matcher.explain import ActivityExplanation, VolunteerExplanation
     from matcher.recommend import Recommendation, RecommendIndex
+    from matcher.rematching import RematchSummary
     from matcher.report import FairnessReport, ServiceHours
 
 __all__ = ["Assignment", "Certificate", "MatchResult", "ObjectiveValue", "Unassigned", "Unfilled", "build_result"]
@@ -142,9 +143,14 @@ class MatchResult:
     certificate: Certificate
     metrics: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    rematch: RematchSummary | None = None
 
-    def to_document(self, *, include_timings: bool = False) -> dict[str, Any]:
-        """The result as the JSON-ready document the CLI writes (timings only on request)."""
+    def to_document(self, *, include_timings: bool = False, waitlist: int = 0) -> dict[str, Any]:
+        """The result as the JSON-ready document the CLI writes.
+
+        Timings only on request; ``waitlist > 0`` adds ``waitlists``: per activity, up to that many
+        ordered backups (:meth:`waitlist`).
+        """
         p, cert = self.problem, self.certificate
         certificate: dict[str, Any] = {
             "kind": cert.kind,
@@ -175,6 +181,12 @@ class MatchResult:
             "metrics": dict(self.metrics),
             "certificate": certificate,
         }
+        if waitlist > 0:
+            doc["waitlists"] = {
+                aid: [r.to_dict() for r in self.waitlist(aid, waitlist)] for aid in self.problem.activity_ids
+            }
+        if self.rematch is not None:
+            doc["rematch"] = self.rematch.to_dict()
         if include_timings:
             doc["timings"] = {k: round(v, 6) for k, v in self.timings.items()}
         return doc
@@ -210,6 +222,12 @@ class MatchResult:
 
         return recommend_volunteers(self, activity_id, k)
 
+    def waitlist(self, activity_id: str, k: int = 5) -> tuple[Recommendation, ...]:
+        """Ordered backups for an activity (see :func:`matcher.recommend.waitlist`)."""
+        from matcher.recommend import waitlist
+
+        return waitlist(self, activity_id, k)
+
     def service_hours(self) -> tuple[ServiceHours, ...]:
         """Hours assigned per volunteer (see :func:`matcher.report.service_hours`)."""
         from matcher.report import service_hours
@@ -238,9 +256,10 @@ class MatchResult:
             )
         return sorted(rows, key=lambda r: (r["volunteer_id"], r["activity_ids"]))
 
-    def to_json(self, *, include_timings: bool = False) -> str:
+    def to_json(self, *, include_timings: bool = False, waitlist: int = 0) -> str:
         """The document as deterministic, human-readable JSON (UTF-8 text, ids unescaped)."""
-        return json.dumps(self.to_document(include_timings=include_timings), ensure_ascii=False, indent=2) + "\n"
+        doc = self.to_document(include_timings=include_timings, waitlist=waitlist)
+        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
 def _km(metres: int) -> float:
@@ -273,7 +292,6 @@ def build_result(
     p: Problem,
     edges: Edges,
     costs: CostTerms,
-    objective: Objective,
     chosen: Mask,
     backend: str,
     certificate: Certificate,
@@ -310,7 +328,8 @@ def build_result(
         )
         for i in np.flatnonzero(load == 0).tolist()
     )
-    priority_filled, total_cost = objective.decode(chosen)
+    priority_filled = int(p.act_priority[edges.act[chosen]].sum())
+    total_cost = int(costs.total[chosen].sum())
     return MatchResult(
         problem=p,
         edges=edges,

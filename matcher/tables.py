@@ -47,6 +47,7 @@ __all__ = [
     "problem_from_tables",
     "read_csv",
     "read_table",
+    "table_records",
 ]
 
 Columns = dict[str, list[Any]]
@@ -315,9 +316,15 @@ def problem_from_tables(volunteers: Any, activities: Any, policy: Policy | Mappi
     from matcher.fastpath import compile_records
     from matcher.records import coerce_policy
 
+    vol_rows, act_rows = table_records(volunteers, activities)
+    return compile_records(vol_rows, act_rows, coerce_policy(policy), row_base=1)
+
+
+def table_records(volunteers: Any, activities: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of a volunteers and an activities table as JSON-contract records (not yet validated)."""
     vol_rows = _records(_frame_columns(volunteers), _VOLUNTEER_CELLS, "volunteer")
     act_rows = _records(_frame_columns(activities), _ACTIVITY_CELLS, "activity")
-    return compile_records(vol_rows, act_rows, coerce_policy(policy), row_base=1)
+    return vol_rows, act_rows
 
 
 def load_tables(

@@ -15,8 +15,11 @@ import numpy.typing as npt
 
 from matcher.candidates import Edges, sorted_lookup
 from matcher.certificate import Cliques, check_duals
+from matcher.costs import CostTerms, Objective
+from matcher.errors import InputError
 from matcher.pipeline import flow_input, prepare
 from matcher.problem import Problem
+from matcher.rematching import rematch_inputs
 from matcher.result import MatchResult
 from matcher.solvers.overlap import conflicting_volunteers
 
@@ -52,8 +55,16 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
     certificate's dual prices must give a dual objective equal to the solution's weight.
     """
     doc = result.to_document() if isinstance(result, MatchResult) else result
-    edges, costs, objective = prepare(p)
     problems: list[str] = []
+    section = doc.get("rematch")
+    pinned: npt.NDArray[np.bool_] | None = None
+    if section is None:
+        edges, costs, objective = prepare(p)
+    else:
+        try:
+            edges, costs, objective, _, pinned = _rematch_context(p, section)
+        except InputError as exc:
+            return Verification(False, False, tuple(f"rematch section: {issue}" for issue in exc.issues), 0, 0)
     n_act = max(p.n_activities, 1)
     edge_keys = edges.vol.astype(np.int64) * n_act + edges.act
     chosen = np.zeros(len(edges), dtype=bool)
@@ -86,7 +97,10 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
     ]
     clashes = conflicting_volunteers(edges.vol.astype(np.int64), p.act_start[edges.act], p.act_end[edges.act], chosen)
     problems += [f"volunteer {p.volunteer_ids[i]!r} has overlapping assignments" for i in clashes]
-    priority_filled, total_cost = objective.decode(chosen)
+    if pinned is not None and (pinned & ~chosen).any():
+        problems.append("an accepted (pinned) assignment was not kept")
+    priority_filled = int(p.act_priority[edges.act[chosen]].sum())
+    total_cost = int(total[chosen].sum())
     reported = doc.get("objective", {})
     if reported.get("priority_filled") != priority_filled or reported.get("total_cost") != total_cost:
         problems.append(f"objective should be priority_filled={priority_filled}, total_cost={total_cost}")
@@ -134,6 +148,33 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
         problems.append("missing or unknown certificate kind")
         optimal = False
     return Verification(feasible, optimal, tuple(problems), check.primal, check.dual)
+
+
+def _pairs(value: Any, name: str) -> list[tuple[str, str]]:
+    ok = isinstance(value, list) and all(
+        isinstance(x, list) and len(x) == 2 and all(isinstance(i, str) for i in x) for x in value
+    )
+    if not ok:
+        raise InputError.single("rematch", "", name, "expected a list of [volunteer_id, activity_id] pairs", "invalid")
+    return [(x[0], x[1]) for x in value]
+
+
+def _rematch_context(p: Problem, section: Any) -> tuple[Edges, CostTerms, Objective, Any, npt.NDArray[np.bool_]]:
+    """Rebuild a re-match's edges and objective from the result document's ``rematch`` section."""
+    if not isinstance(section, Mapping):
+        raise InputError.single("rematch", "", "", "expected an object", "invalid")
+    weight = section.get("disruption_weight")
+    if weight is not None and (not isinstance(weight, int) or isinstance(weight, bool) or weight < 0):
+        raise InputError.single(
+            "rematch", "", "disruption_weight", "expected null or a non-negative integer", "invalid"
+        )
+    return rematch_inputs(
+        p,
+        _pairs(section.get("previous"), "previous"),
+        _pairs(section.get("accepted"), "accepted"),
+        _pairs(section.get("declined"), "declined"),
+        weight,
+    )
 
 
 def _cliques_from(

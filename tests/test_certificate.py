@@ -25,9 +25,7 @@ def test_dropping_any_assignment_is_caught(doc: dict[str, Any]) -> None:
     worse = result.chosen.copy()
     worse[np.flatnonzero(worse)[0]] = False
     _, _, objective = matcher.prepare(result.problem)
-    tampered = build_result(
-        result.problem, result.edges, result.costs, objective, worse, "ortools", result.certificate, {}
-    )
+    tampered = build_result(result.problem, result.edges, result.costs, worse, "ortools", result.certificate, {})
     report = matcher.verify(result.problem, tampered)
     assert report.feasible
     assert report.optimal is False
