@@ -190,6 +190,7 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=120.0, help="seconds before a slow baseline is stopped")
     parser.add_argument("--flow-only", action="store_true", help="only compare the backends on the flow network")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--queries", type=int, default=200, help="random ids per interactive call")
     args = parser.parse_args()
 
     scale = SCALES[args.scale]
@@ -212,6 +213,7 @@ def main() -> None:
         else:
             stage_lines, result = full_run(problem_path, out_path, args)
             lines += stage_lines
+            lines += interactive(result, problem_path, args.queries, args.seed)
             _, _, objective = matcher.prepare(result.problem)
             fi = flow_input(result.problem, result.edges, objective)
             lines += ["", *baselines(fi, args.repeat, args.cap, Path(tmp))]
@@ -227,6 +229,55 @@ def main() -> None:
         sections = [s for s in old.split("\n## ")[1:] if not s.startswith(title)]
         body = header + "".join("## " + s.rstrip("\n") + "\n\n" for s in sections) + text
         write_atomic(path, body)
+
+
+def interactive(result: matcher.MatchResult, problem_path: Path, queries: int, seed: int) -> list[str]:
+    """Latency of the per-person calls a platform serves interactively, on the solved result."""
+    rng = np.random.default_rng(seed)
+    p = result.problem
+    vols = [p.volunteer_ids[i] for i in rng.choice(p.n_volunteers, size=min(queries, p.n_volunteers), replace=False)]
+    acts = [p.activity_ids[j] for j in rng.choice(p.n_activities, size=min(queries, p.n_activities), replace=False)]
+    began = time.perf_counter()
+    _ = result.recommend_index
+    index_s = time.perf_counter() - began
+    calls: list[tuple[str, Callable[[str], object], list[str]]] = [
+        ("recommend_activities(volunteer, 10)", lambda v: result.recommend_activities(v, 10), vols),
+        ("recommend_volunteers(activity, 10)", lambda a: result.recommend_volunteers(a, 10), acts),
+        ("waitlist(activity, 5)", lambda a: result.waitlist(a, 5), acts),
+        ("explain_volunteer(volunteer)", result.explain_volunteer, vols[: max(queries // 10, 3)]),
+        ("explain_activity(activity)", result.explain_activity, acts[: max(queries // 10, 3)]),
+    ]
+    lines = [
+        "",
+        f"Interactive calls on the solved result ({queries} random ids each, explanations on a tenth;"
+        f" the recommendation index is built once: {index_s * 1000:.0f} ms):",
+        "",
+        "| call | median ms | p95 ms |",
+        "|---|---:|---:|",
+    ]
+    for name, fn, ids in calls:
+        times = []
+        for ident in ids:
+            t0 = time.perf_counter()
+            fn(ident)
+            times.append((time.perf_counter() - t0) * 1000)
+        lines.append(f"| `{name}` | {statistics.median(times):.2f} | {float(np.percentile(times, 95)):.2f} |")
+    declined = [
+        {"volunteer_id": a.volunteer_id, "activity_id": a.activity_id}
+        for a in result.assignments[:: max(len(result.assignments) // 100, 1)]
+    ]
+    doc = json.loads(problem_path.read_text(encoding="utf-8"))
+    t0 = time.perf_counter()
+    again = matcher.rematch(doc["volunteers"], doc["activities"], doc.get("policy"), result, {"declined": declined})
+    seconds = time.perf_counter() - t0
+    assert again.rematch is not None
+    lines += [
+        "",
+        f"Re-match after {len(declined):,} declines (1 % of assignments), records in memory: {seconds:.2f} s,"
+        f" {again.rematch.changes:,} changed assignments ({again.rematch.forced_out:,} forced out,"
+        f" {again.rematch.dropped:,} dropped, {again.rematch.added:,} added).",
+    ]
+    return lines
 
 
 def pool(args: argparse.Namespace) -> Path:

@@ -9,6 +9,13 @@ The pair cost is the sum of three named integer terms (README, "Objective"):
     ``weights.distance`` per km, computed on whole metres and rounded half up; 0 when online.
 ``skill_surplus``
     ``weights.skill_surplus`` per level above what each requirement asks for.
+``reliability``
+    ``weights.reliability`` times the volunteer's no-show risk ``1 - p`` (:mod:`matcher.reliability`),
+    rounded half up.
+``rating``
+    ``weights.rating`` times ``(5 - q) / 4`` for the volunteer's rating ``q``, rounded half up.
+``recent_service``
+    ``weights.recent_service`` per service of the volunteer in the last ``policy.recent_days``.
 
 The lexicographic objective (first the priority filled, then the cost) becomes one integer weight
 per pair, ``priority * scale - cost``, with ``scale`` larger than any achievable total cost, so
@@ -17,7 +24,7 @@ maximising the weight is exactly the lexicographic optimum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +38,7 @@ __all__ = ["COST_TERMS", "CostTerms", "Objective", "objective_weights", "pair_co
 I64 = npt.NDArray[np.int64]
 
 #: The named cost terms, in the order results list them.
-COST_TERMS = ("preference", "distance", "skill_surplus")
+COST_TERMS = ("preference", "distance", "skill_surplus", "reliability", "rating", "recent_service")
 
 _INT64_MAX = 2**63 - 1
 
@@ -43,11 +50,15 @@ class CostTerms:
     preference: I64
     distance: I64
     skill_surplus: I64
+    reliability: I64
+    rating: I64
+    recent_service: I64
 
     @property
     def total(self) -> I64:
         """The pair cost the objective's second level minimises."""
-        return self.preference + self.distance + self.skill_surplus
+        total: I64 = sum((self.term(name) for name in COST_TERMS[1:]), start=self.preference.copy())
+        return total
 
     def term(self, name: str) -> I64:
         """The array of one named term."""
@@ -58,9 +69,7 @@ class CostTerms:
 
     def select(self, keep: npt.NDArray[np.bool_]) -> CostTerms:
         """The terms of the edges where ``keep`` is True (see :meth:`Edges.select`)."""
-        return CostTerms(
-            preference=self.preference[keep], distance=self.distance[keep], skill_surplus=self.skill_surplus[keep]
-        )
+        return replace(self, **{name: self.term(name)[keep] for name in COST_TERMS})
 
     def breakdown(self, edge: int) -> dict[str, int]:
         """The named terms of one edge."""
@@ -82,7 +91,25 @@ def pair_costs(p: Problem, edges: Edges) -> CostTerms:
         preference = np.where(edges.rank >= 0, edges.rank.astype(np.int64) * w.rank, np.int64(w.unranked))
     distance = (edges.distance_m * np.int64(w.distance) + 500) // 1000
     surplus = edges.surplus * np.int64(w.skill_surplus)
-    return CostTerms(preference=preference.astype(np.int64), distance=distance.astype(np.int64), skill_surplus=surplus)
+    zero = np.zeros(len(edges), dtype=np.int64)
+    reliability, rating, recent = zero, zero, zero
+    if w.reliability or w.rating or w.recent_service:
+        from matcher.reliability import volunteer_scores
+
+        scores = volunteer_scores(p)
+        risk = 1_000_000 - scores.show_micro
+        deficit = (5_000_000 - scores.rating_micro) // 4
+        reliability = ((risk * np.int64(w.reliability) + 500_000) // 1_000_000)[edges.vol]
+        rating = ((deficit * np.int64(w.rating) + 500_000) // 1_000_000)[edges.vol]
+        recent = (scores.recent * np.int64(w.recent_service))[edges.vol]
+    return CostTerms(
+        preference=preference.astype(np.int64),
+        distance=distance.astype(np.int64),
+        skill_surplus=surplus,
+        reliability=reliability,
+        rating=rating,
+        recent_service=recent,
+    )
 
 
 @dataclass(frozen=True, eq=False)

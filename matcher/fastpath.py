@@ -120,6 +120,8 @@ def _add_volunteer(c: Columns, r: Any, times: _Times) -> bool:
     """Append ``r`` if it plainly meets the contract; False (nothing appended) leaves it to the models."""
     if type(r) is not dict or not r.keys() <= _VOLUNTEER_FIELDS or not _is_id(r.get("id")):
         return False
+    if r.get("history") is not None:
+        return False  # rare and nested: the model checks and records it
     skills = r.get("skills", {})
     if type(skills) is not dict or not all(_is_id(k) and _is_int(v, 1, 5) for k, v in skills.items()):
         return False

@@ -8,7 +8,8 @@ in its errors so that no personal data can leak through an error message.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -32,6 +33,7 @@ __all__ = [
     "Policy",
     "ProblemDocument",
     "Requirement",
+    "Service",
     "TimeWindow",
     "Volunteer",
     "Weights",
@@ -54,6 +56,18 @@ def _iso_datetime_only(value: Any) -> Any:
     # pydantic's lax mode would read a bare number as a Unix timestamp; the contract says ISO-8601.
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise ValueError("expected an ISO-8601 datetime string with a UTC offset")
+    return value
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(cls: type[BaseModel], value: Any) -> Any:
+    # A calendar day, written YYYY-MM-DD: lax mode would also take timestamps and datetimes.
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError("expected an ISO-8601 date (YYYY-MM-DD)")
     return value
 
 
@@ -101,12 +115,31 @@ class Requirement(BaseModel):
     min_level: Level = 1
 
 
+class Service(BaseModel):
+    """One past assignment of a volunteer (评单): its date, whether they came, and the rating."""
+
+    model_config = _CONFIG
+
+    date: Annotated[date, Field(strict=False)]
+    outcome: Literal["attended", "no_show"]
+    rating: Level | None = None
+
+    _iso_date = field_validator("date", mode="before")(_iso_date_only)
+
+    @model_validator(mode="after")
+    def _rating_needs_attendance(self) -> Service:
+        if self.rating is not None and self.outcome != "attended":
+            raise ValueError("only an attended service can be rated")
+        return self
+
+
 class Volunteer(BaseModel):
     """A volunteer profile.
 
     ``availability`` omitted or ``None`` means always available; ``[]`` means never.
     ``preferences`` ranks activity ids, most wanted first; an element that is itself a list is a
-    tie group whose members share one rank.
+    tie group whose members share one rank. ``history`` lists past services (see the README's
+    "Ratings and reliability").
     """
 
     model_config = _CONFIG
@@ -118,6 +151,7 @@ class Volunteer(BaseModel):
     max_travel_km: TravelKm | None = None
     max_activities: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
     preferences: list[Id | list[Id]] | None = None
+    history: list[Service] | None = None
 
     @field_validator("preferences")
     @classmethod
@@ -179,6 +213,11 @@ class Weights(BaseModel):
     it must exceed ``rank * (MAX_PREFERENCE_GROUPS - 1)`` so that it costs more than any ranked one.
     ``distance``: cost per kilometre of travel (computed on whole metres, rounded half up).
     ``skill_surplus``: cost per skill level above what a requirement asks for.
+    ``reliability``: cost of a certain no-show, times the volunteer's no-show risk.
+    ``rating``: cost of the lowest rating (1), scaled linearly to 0 at the highest (5).
+    ``recent_service``: cost per service in the last ``policy.recent_days`` days (spreads
+    opportunities: volunteers not served recently go first at equal cost otherwise).
+    The last three are 0 by default.
     """
 
     model_config = _CONFIG
@@ -187,6 +226,9 @@ class Weights(BaseModel):
     unranked: Weight = 500
     distance: Weight = 10
     skill_surplus: Weight = 3
+    reliability: Weight = 0
+    rating: Weight = 0
+    recent_service: Weight = 0
 
     @model_validator(mode="after")
     def _unranked_above_ranked(self) -> Weights:
@@ -199,13 +241,27 @@ class Weights(BaseModel):
 
 
 class Policy(BaseModel):
-    """How the dispatch is run: travel limit, how preferences are used, cost weights."""
+    """How the dispatch is run: travel limit, how preferences are used, cost weights.
+
+    ``as_of`` is the day history is judged from (default: the UTC date of the earliest activity
+    start, so that results never depend on the clock); ``half_life_days`` is how fast old
+    services fade; ``recent_days`` is the window of ``weights.recent_service``. With
+    ``target_fill_probability`` set, full activities get up to ``max_overbook`` standby
+    volunteers each (:mod:`matcher.overbook`).
+    """
 
     model_config = _CONFIG
 
     max_travel_km: TravelKm = 10.0
     selection: Literal["open", "prefer", "strict"] = "prefer"
     weights: Weights = Field(default_factory=Weights)
+    as_of: date | None = None
+    half_life_days: Annotated[int, Field(ge=1, le=3650, strict=True)] = 180
+    recent_days: Annotated[int, Field(ge=1, le=3650, strict=True)] = 28
+    target_fill_probability: Annotated[float, Field(gt=0, lt=1, strict=True)] | None = None
+    max_overbook: Annotated[int, Field(ge=0, le=1000, strict=True)] = 2
+
+    _iso_date = field_validator("as_of", mode="before")(_iso_date_only)
 
 
 class PairRef(BaseModel):

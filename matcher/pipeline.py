@@ -10,6 +10,7 @@ certificate → result. Each stage is also public on its own
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -121,6 +122,12 @@ def solve_edges(
         certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name)
     with timer("result"):
         result = build_result(p, edges, costs, outcome.chosen, name, certificate, timer.seconds)
+    if p.policy.target_fill_probability is not None and p.n_activities:
+        from matcher.overbook import overbook
+
+        with timer("overbook"):
+            plan = overbook(result, p.policy.target_fill_probability, p.policy.max_overbook)
+        result = replace(result, overbooking=plan)
     return result
 
 

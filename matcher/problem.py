@@ -30,6 +30,7 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = _EPOCH.date().toordinal()
 _MICRO = timedelta(microseconds=1)
 
 
@@ -51,7 +52,8 @@ class Problem:
     ``k`` is ``skill_names[k]``. Times are int64 microseconds since the epoch (UTC). Missing
     locations are NaN, a missing personal travel limit is ``inf``. ``act_organization[j]`` indexes
     ``organization_names`` (sorted), -1 where the activity names no organisation; it is reported
-    on, never used for matching.
+    on, never used for matching. History (CSR by volunteer, sorted): ``hist_day`` in days since
+    the epoch, ``hist_attended``, ``hist_rating`` (0 = not rated).
     """
 
     policy: Policy
@@ -82,8 +84,12 @@ class Problem:
     req_ptr: I64
     req_code: I32
     req_level: I32
-    organization_names: tuple[str, ...] = ()
-    act_organization: I32 = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    organization_names: tuple[str, ...]
+    act_organization: I32
+    hist_ptr: I64
+    hist_day: I64
+    hist_attended: B
+    hist_rating: I32
 
     @classmethod
     def from_frames(cls, volunteers: Any, activities: Any, policy: Policy | Mapping[str, Any] | None = None) -> Problem:
@@ -187,6 +193,10 @@ class Columns:
     pref_owner: list[int] = field(default_factory=list)
     pref_act: list[str] = field(default_factory=list)
     pref_rank: list[int] = field(default_factory=list)
+    hist_owner: list[int] = field(default_factory=list)
+    hist_day: list[int] = field(default_factory=list)
+    hist_attended: list[bool] = field(default_factory=list)
+    hist_rating: list[int] = field(default_factory=list)
     act_ids: list[str] = field(default_factory=list)
     act_start: list[int] = field(default_factory=list)
     act_end: list[int] = field(default_factory=list)
@@ -216,6 +226,11 @@ class Columns:
             self.win_owner.append(i)
             self.win_start.append(to_micros(w.start))
             self.win_end.append(to_micros(w.end))
+        for service in v.history or ():
+            self.hist_owner.append(i)
+            self.hist_day.append(service.date.toordinal() - _EPOCH_DAY)
+            self.hist_attended.append(service.outcome == "attended")
+            self.hist_rating.append(service.rating or 0)
         groups = v.preference_groups()
         self.vol_groups.append(len(groups))
         for rank, group in enumerate(groups):
@@ -288,6 +303,12 @@ def assemble(c: Columns, policy: Policy) -> Problem:
     skill_code = {s: k for k, s in enumerate(skill_names)}
     vol_skill_code = np.array([skill_code[s] for s in c.skill_name], dtype=np.int64)
     req_code = np.array([skill_code[s] for s in c.req_name], dtype=np.int64)
+    hist_day = np.asarray(c.hist_day, dtype=np.int64)
+    hist_attended = np.asarray(c.hist_attended, dtype=np.bool_)
+    hist_rating = np.asarray(c.hist_rating, dtype=np.int64)
+    hist_ptr, hist_order = _owner_csr(
+        c.hist_owner, vol_rank, n_v, hist_day, hist_attended.astype(np.int64), hist_rating
+    )
     organization_names = tuple(sorted({o for o in c.act_organization if o is not None}))
     org_code = {o: k for k, o in enumerate(organization_names)}
     act_org = [org_code[o] if o is not None else -1 for o in c.act_organization]
@@ -338,6 +359,10 @@ def assemble(c: Columns, policy: Policy) -> Problem:
         req_level=np.asarray(c.req_level, dtype=np.int32)[req_order],
         organization_names=organization_names,
         act_organization=by_act(act_org, np.int32),
+        hist_ptr=hist_ptr,
+        hist_day=hist_day[hist_order],
+        hist_attended=hist_attended[hist_order],
+        hist_rating=hist_rating[hist_order].astype(np.int32),
     )
 
 

@@ -23,6 +23,7 @@ from matcher.problem import Problem
 
 if TYPE_CHECKING:
     from matcher.explain import ActivityExplanation, VolunteerExplanation
+    from matcher.overbook import Overbooking
     from matcher.recommend import Recommendation, RecommendIndex
     from matcher.rematching import RematchSummary
     from matcher.report import FairnessReport, ServiceHours
@@ -144,6 +145,7 @@ class MatchResult:
     metrics: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     rematch: RematchSummary | None = None
+    overbooking: Overbooking | None = None
 
     def to_document(self, *, include_timings: bool = False, waitlist: int = 0) -> dict[str, Any]:
         """The result as the JSON-ready document the CLI writes.
@@ -185,6 +187,8 @@ class MatchResult:
             doc["waitlists"] = {
                 aid: [r.to_dict() for r in self.waitlist(aid, waitlist)] for aid in self.problem.activity_ids
             }
+        if self.overbooking is not None:
+            doc["overbooking"] = self.overbooking.to_dict()
         if self.rematch is not None:
             doc["rematch"] = self.rematch.to_dict()
         if include_timings:

@@ -14,6 +14,8 @@ preferences     activity ids by rank joined by ``;``; ties  ``A1;A2|A3``
                 share a rank joined by ``|``
 requirements    ``skill`` or ``skill:min_level`` joined     ``急救:2;驾驶``
                 by ``;``
+history         ``date:outcome`` or ``date:attended:rating`` ``2026-10-01:attended:5;``
+                joined by ``;``                             ``2026-10-08:no_show``
 =============== =========================================== ==================================
 
 An empty cell (or a null / NaN in a frame) means the field is absent, so its default applies.
@@ -159,6 +161,21 @@ def _requirements(cell: Any) -> Any:
     return out
 
 
+def _history(cell: Any) -> Any:
+    items = _items(cell)
+    if items is None:
+        return cell
+    out = []
+    for item in items:
+        day, _, rest = item.partition(":")
+        outcome, _, rating = rest.partition(":")
+        service: dict[str, Any] = {"date": day.strip(), "outcome": outcome.strip()}
+        if rating.strip():
+            service["rating"] = _integer(rating)
+        out.append(service)
+    return out
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -172,6 +189,7 @@ _VOLUNTEER_CELLS: dict[str, Callable[[Any], Any]] = {
     "skills": _skills,
     "availability": _availability,
     "preferences": _preferences,
+    "history": _history,
 }
 _ACTIVITY_CELLS: dict[str, Callable[[Any], Any]] = {
     "id": _same,

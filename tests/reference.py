@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,15 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 R_KM = 6371.0088
 MAX_GROUPS = 20
-DEFAULT_WEIGHTS = {"rank": 20, "unranked": 500, "distance": 10, "skill_surplus": 3}
+DEFAULT_WEIGHTS = {
+    "rank": 20,
+    "unranked": 500,
+    "distance": 10,
+    "skill_surplus": 3,
+    "reliability": 0,
+    "rating": 0,
+    "recent_service": 0,
+}
 
 
 def _dt(text: str) -> datetime:
@@ -84,8 +92,44 @@ def pair_facts(vol: dict[str, Any], act: dict[str, Any], policy: dict[str, Any])
     return {"distance_km": distance_km, "in_person": in_person, "rank": rank, "surplus": surplus}
 
 
+def as_of(doc: dict[str, Any]) -> date:
+    """The day history is judged from: the policy's, else the UTC date of the earliest activity start."""
+    policy = doc.get("policy") or {}
+    if policy.get("as_of"):
+        return date.fromisoformat(policy["as_of"])
+    starts = [_dt(a["start"]).astimezone(UTC).date() for a in doc["activities"]]
+    return min(starts) if starts else date(1970, 1, 1)
+
+
+def history_terms(vol: dict[str, Any], policy: dict[str, Any], today: date) -> dict[str, int]:
+    """reliability, rating and recent_service of one volunteer, straight from the README's formulas."""
+    w = {**DEFAULT_WEIGHTS, **policy.get("weights", {})}
+    half_life = policy.get("half_life_days", 180)
+    recent_days = policy.get("recent_days", 28)
+    came = total = rated = rating_sum = 0.0
+    recent = 0
+    for service in vol.get("history") or []:
+        day = date.fromisoformat(service["date"])
+        weight = 0.5 ** (max((today - day).days, 0) / half_life)
+        total += weight
+        if service["outcome"] == "attended":
+            came += weight
+        if service.get("rating") is not None:
+            rated += weight
+            rating_sum += weight * service["rating"]
+        if 0 <= (today - day).days < recent_days:
+            recent += 1
+    show = round((4 + came) / (5 + total) * 1e6)
+    rating = round((8 + rating_sum) / (2 + rated) * 1e6)
+    return {
+        "reliability": ((1_000_000 - show) * w["reliability"] + 500_000) // 1_000_000,
+        "rating": ((5_000_000 - rating) // 4 * w["rating"] + 500_000) // 1_000_000,
+        "recent_service": recent * w["recent_service"],
+    }
+
+
 def pair_cost(facts: dict[str, Any], policy: dict[str, Any]) -> dict[str, int]:
-    """The named cost terms of one eligible pair, from the README's formulas."""
+    """The named cost terms of one eligible pair that depend on the pair, from the README's formulas."""
     w = {**DEFAULT_WEIGHTS, **policy.get("weights", {})}
     if policy.get("selection", "prefer") == "open":
         pref = 0
@@ -103,13 +147,14 @@ def pair_cost(facts: dict[str, Any], policy: dict[str, Any]) -> dict[str, int]:
 
 def reference_edges(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, int]]:
     """Every eligible (volunteer id, activity id) with its cost terms, by brute force over pairs."""
-    policy = doc.get("policy", {})
+    policy = doc.get("policy") or {}
+    today = as_of(doc)
     out = {}
     for vol in doc["volunteers"]:
         for act in doc["activities"]:
             facts = pair_facts(vol, act, policy)
             if facts is not None:
-                out[(vol["id"], act["id"])] = pair_cost(facts, policy)
+                out[(vol["id"], act["id"])] = pair_cost(facts, policy) | history_terms(vol, policy, today)
     return out
 
 

@@ -57,6 +57,17 @@ def activity(draw: st.DrawFn, aid: str) -> dict[str, Any]:
 
 
 @st.composite
+def service(draw: st.DrawFn) -> dict[str, Any]:
+    day = (BASE + timedelta(days=draw(st.integers(-400, 5)))).date().isoformat()
+    if draw(st.booleans()):
+        return {"date": day, "outcome": "no_show"}
+    out: dict[str, Any] = {"date": day, "outcome": "attended"}
+    if draw(st.booleans()):
+        out["rating"] = draw(st.integers(1, 5))
+    return out
+
+
+@st.composite
 def volunteer(draw: st.DrawFn, vid: str, act_ids: list[str]) -> dict[str, Any]:
     vol: dict[str, Any] = {"id": vid}
     skills = draw(st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), max_size=3))
@@ -77,6 +88,8 @@ def volunteer(draw: st.DrawFn, vid: str, act_ids: list[str]) -> dict[str, Any]:
     if draw(st.booleans()):
         vol["max_travel_km"] = draw(st.sampled_from([2.5, 5.0, 8.0, 30.0]))
     vol["max_activities"] = draw(st.sampled_from([1, 1, 2, 3, 3]))
+    if draw(st.integers(0, 2)) == 0:
+        vol["history"] = draw(st.lists(service(), max_size=4))
     if act_ids and draw(st.booleans()):
         picks = draw(st.lists(st.sampled_from(act_ids), unique=True, max_size=len(act_ids)))
         prefs: list[Any] = []
@@ -103,7 +116,15 @@ def policy(draw: st.DrawFn) -> dict[str, Any]:
             "unranked": rank * 19 + draw(st.integers(1, 400)),
             "distance": draw(st.integers(0, 30)),
             "skill_surplus": draw(st.integers(0, 10)),
+            "reliability": draw(st.sampled_from([0, 0, 100, 777])),
+            "rating": draw(st.sampled_from([0, 0, 60, 301])),
+            "recent_service": draw(st.sampled_from([0, 0, 15])),
         }
+        if draw(st.booleans()):
+            pol["half_life_days"] = draw(st.sampled_from([7, 90, 365]))
+            pol["recent_days"] = draw(st.sampled_from([7, 60]))
+        if draw(st.booleans()):
+            pol["as_of"] = (BASE + timedelta(days=draw(st.integers(-30, 30)))).date().isoformat()
     return pol
 
 

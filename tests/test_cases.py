@@ -101,7 +101,14 @@ def test_priority_beats_cost() -> None:
     result = solve_doc(doc)
     assert pairs(result) == [("v", "far")]
     # 5.56 km away: 500 (unranked) + round(5560 m * 10 / 1000) = 556.
-    assert result.assignments[0].cost_terms == {"preference": 500, "distance": 56, "skill_surplus": 0}
+    assert result.assignments[0].cost_terms == {
+        "preference": 500,
+        "distance": 56,
+        "skill_surplus": 0,
+        "reliability": 0,
+        "rating": 0,
+        "recent_service": 0,
+    }
     assert objective(result) == (2, 556)
 
 
@@ -227,7 +234,14 @@ def test_exact_document_of_a_small_case() -> None:
             "volunteer_id": "张三",
             "activity_id": "义诊",
             "cost": 13,
-            "cost_terms": {"preference": 0, "distance": 10, "skill_surplus": 3},
+            "cost_terms": {
+                "preference": 0,
+                "distance": 10,
+                "skill_surplus": 3,
+                "reliability": 0,
+                "rating": 0,
+                "recent_service": 0,
+            },
             "distance_km": 0.963,
             "preference_rank": 1,
         }

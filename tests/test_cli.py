@@ -71,6 +71,9 @@ def test_solve_csv(problem: Path, tmp_path: Path) -> None:
         "preference",
         "distance",
         "skill_surplus",
+        "reliability",
+        "rating",
+        "recent_service",
         "distance_km",
         "preference_rank",
     ]
@@ -136,7 +139,14 @@ def test_verify_rejects_a_tampered_result(problem: Path, tmp_path: Path, capsys:
     # Swap in a worse but feasible choice: v2 on a2 is kept, v1 moves to a2 and a1 is left empty.
     doc["assignments"][0]["activity_id"] = "a2"
     doc["assignments"][0]["cost"] = 503
-    doc["assignments"][0]["cost_terms"] = {"preference": 500, "distance": 0, "skill_surplus": 3}
+    doc["assignments"][0]["cost_terms"] = {
+        "preference": 500,
+        "distance": 0,
+        "skill_surplus": 3,
+        "reliability": 0,
+        "rating": 0,
+        "recent_service": 0,
+    }
     out.write_text(json.dumps(doc), encoding="utf-8")
     assert main(["verify", str(problem), str(out)]) == 1
     err = capsys.readouterr().err

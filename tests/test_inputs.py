@@ -21,7 +21,17 @@ from matcher.errors import InputError
 from matcher.problem import Problem
 from tests.strategies import problems
 
-VOL_COLUMNS = ["id", "lat", "lon", "max_travel_km", "max_activities", "skills", "availability", "preferences"]
+VOL_COLUMNS = [
+    "id",
+    "lat",
+    "lon",
+    "max_travel_km",
+    "max_activities",
+    "skills",
+    "availability",
+    "preferences",
+    "history",
+]
 ACT_COLUMNS = ["id", "start", "end", "lat", "lon", "capacity", "priority", "requirements"]
 
 
@@ -54,9 +64,18 @@ def volunteer_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 "skills": ";".join(f"{k}:{lv}" for k, lv in v.get("skills", {}).items()),
                 "availability": availability_cell(v.get("availability")),
                 "preferences": ";".join(g if isinstance(g, str) else "|".join(g) for g in prefs),
+                "history": history_cell(v.get("history")),
             }
         )
     return rows
+
+
+def history_cell(services: list[dict[str, Any]] | None) -> str:
+    parts = []
+    for x in services or []:
+        rating = f":{x['rating']}" if x.get("rating") is not None else ""
+        parts.append(f"{x['date']}:{x['outcome']}{rating}")
+    return ";".join(parts)
 
 
 def availability_cell(windows: list[dict[str, str]] | None) -> str:
