@@ -18,6 +18,7 @@ from tests.reference import _feasible, reference_edges
 from tests.strategies import problems
 
 DAY = "2026-12-07"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "community_week.json"
 
 
 def t(hhmm: str) -> str:
@@ -96,7 +97,7 @@ def test_a_decline_moves_as_few_people_as_possible() -> None:
 
 
 def test_nothing_changed_keeps_everything() -> None:
-    doc = json.loads(Path("examples/community_week.json").read_text(encoding="utf-8"))
+    doc = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     first = solve_doc(doc)
     pins = [{"volunteer_id": a.volunteer_id, "activity_id": a.activity_id} for a in first.assignments[::7]]
     result = again(doc, first, {"accepted": pins})
@@ -274,7 +275,7 @@ def test_waitlists_list_free_backups_first_then_movable_ones(doc: dict[str, Any]
 
 
 def test_cli_rematch_and_verify_with_changes(tmp_path: Path) -> None:
-    doc = json.loads(Path("examples/community_week.json").read_text(encoding="utf-8"))
+    doc = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     problem = tmp_path / "p.json"
     problem.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     first, second = tmp_path / "r1.json", tmp_path / "r2.json"
@@ -307,7 +308,7 @@ def test_cli_rematch_and_verify_with_changes(tmp_path: Path) -> None:
 
 
 def test_rematch_is_independent_of_record_order() -> None:
-    doc = json.loads(Path("examples/community_week.json").read_text(encoding="utf-8"))
+    doc = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     first = solve_doc(doc)
     changes = {
         "declined": [{"volunteer_id": a.volunteer_id, "activity_id": a.activity_id} for a in first.assignments[:5]]
