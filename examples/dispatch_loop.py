@@ -34,6 +34,7 @@ def outcome(result: matcher.MatchResult) -> dict[str, Any]:
         "mean rating": round(float(scores.rating_micro[vol].mean() / 1e6), 3),
         "served recently": f"{recent.mean():.0%}",
         "never assigned": f"{fair.willing_never_assigned_share:.0%}",
+        "Gini (load)": round(fair.gini_assignments, 3),
         "Gini (hours)": round(fair.gini_hours, 3),
         "standbys": standby,
     }
@@ -68,6 +69,7 @@ def main() -> None:
         ("weights.reliability = 400", run(weights={"reliability": 400})),
         ("weights.rating = 200", run(weights={"rating": 200})),
         ("weights.recent_service = 60", run(weights={"recent_service": 60})),
+        ("weights.load = 60", run(weights={"load": 60})),
         ("target_fill_probability = 0.9", run(target_fill_probability=0.9)),
     ]
     print("Each knob on its own (places filled never drop: they come first):\n")

@@ -55,9 +55,12 @@ def residual_arcs(fi: FlowInput, chosen: Mask) -> tuple[I64, I64, I64, int]:
     load_l = np.bincount(fi.tail[chosen], minlength=n_left)
     load_r = np.bincount(fi.head[chosen], minlength=n_right)
     total = int(chosen.sum())
+    # With convex load the next step costs load * step and undoing the last saves (load - 1) * step.
+    step = fi.left_step if fi.left_step is not None else np.zeros(n_left, dtype=np.int64)
+    room, used = load_l < fi.left_cap, load_l > 0
     parts = [
-        (np.full(n_left, source)[load_l < fi.left_cap], left[load_l < fi.left_cap], 0),
-        (left[load_l > 0], np.full(n_left, source)[load_l > 0], 0),
+        (np.full(n_left, source)[room], left[room], (load_l * step)[room]),
+        (left[used], np.full(n_left, source)[used], (-(load_l - 1) * step)[used]),
         (fi.tail[~chosen], fi.head[~chosen] + n_left, -fi.weight[~chosen]),
         (fi.head[chosen] + n_left, fi.tail[chosen], fi.weight[chosen]),
         (right[load_r < fi.right_cap], np.full(n_right, sink)[load_r < fi.right_cap], 0),
@@ -217,6 +220,20 @@ def _exact_sum(values: npt.NDArray[np.int64], factors: npt.NDArray[np.int64] | N
     return int(exact.sum())
 
 
+def _left_dual(fi: FlowInput, u: I64, denominator: int) -> int:
+    """The volunteers' share of the dual objective, exactly, scaled by ``denominator``.
+
+    ``sum_k max(0, u_v - (k - 1) * step_v)`` over each volunteer's load steps; ``capacity * u_v``
+    without steps.
+    """
+    if fi.left_step is None:
+        return _exact_sum(fi.left_cap, u)
+    n, _ = fi.step_bounds(u, denominator)
+    n_o, u_o = n.astype(object), u.astype(object)
+    step = fi.left_step.astype(object) * denominator
+    return int((n_o * u_o - step * n_o * (n_o - 1) // 2).sum())
+
+
 def check_duals(
     fi: FlowInput, chosen: Mask, u: I64, y: I64, cliques: Cliques | None = None, denominator: int = 1
 ) -> DualCheck:
@@ -225,7 +242,7 @@ def check_duals(
     Prices are ``u / denominator`` per volunteer, ``y / denominator`` per activity and, if given,
     ``cliques.price / denominator`` per no-overlap row; each edge's slack ``z_e`` is implied.
     """
-    primal = _exact_sum(fi.weight[chosen])
+    primal = fi.objective(chosen)
     prices = [u, y] if cliques is None else [u, y, cliques.price]
     sizes_ok = len(u) == len(fi.left_cap) and len(y) == len(fi.right_cap)
     if not sizes_ok or denominator < 1 or any(bool((p < 0).any()) for p in prices):
@@ -237,7 +254,7 @@ def check_duals(
     if cliques is not None:
         covered = covered + cliques.coverage(len(fi.tail)).astype(dtype)
     z = np.maximum(fi.weight.astype(dtype) * denominator - covered, 0)
-    dual = _exact_sum(fi.left_cap, u) + _exact_sum(fi.right_cap, y) + _exact_sum(np.asarray(z))
+    dual = _left_dual(fi, u, denominator) + _exact_sum(fi.right_cap, y) + _exact_sum(np.asarray(z))
     if cliques is not None:
         dual += _exact_sum(cliques.price)
     return DualCheck(primal=primal, dual=dual, feasible_duals=True, denominator=denominator)

@@ -33,7 +33,7 @@ from matcher.candidates import Edges
 from matcher.errors import CostRangeError, InputIssue
 from matcher.problem import Problem
 
-__all__ = ["COST_TERMS", "CostTerms", "Objective", "objective_weights", "pair_costs"]
+__all__ = ["COST_TERMS", "CostTerms", "Objective", "load_bound", "load_cost", "objective_weights", "pair_costs"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -137,10 +137,29 @@ def max_flow_bound(p: Problem, edges: Edges) -> int:
     return min(by_vol, by_act, len(edges))
 
 
+def load_bound(p: Problem, edges: Edges) -> int:
+    """The largest convex load cost (``weights.load``) any feasible solution can have."""
+    step = p.policy.weights.load
+    if step == 0 or len(edges) == 0:
+        return 0
+    most = np.minimum(p.vol_max_activities, np.bincount(edges.vol, minlength=p.n_volunteers)).astype(object)
+    return int((most * (most - 1) // 2).sum()) * step
+
+
+def load_cost(p: Problem, edges: Edges, chosen: npt.NDArray[np.bool_]) -> int:
+    """The convex load cost of a selection: ``weights.load * sum(n * (n - 1) / 2)`` over volunteers."""
+    step = p.policy.weights.load
+    if step == 0:
+        return 0
+    n = np.bincount(edges.vol[chosen], minlength=p.n_volunteers).astype(object)
+    return int((n * (n - 1) // 2).sum()) * step
+
+
 def objective_weights(p: Problem, edges: Edges, costs: CostTerms, *, node_factor: int = 1) -> Objective:
     """Combine priority and cost into one exact integer weight per edge.
 
-    ``scale`` exceeds the largest total cost any feasible solution can have, so one more unit of
+    ``scale`` exceeds the largest total cost any feasible solution can have (pair costs plus the
+    convex load cost of :func:`load_bound`), so one more unit of
     priority always outweighs any cost difference. ``node_factor`` is the multiplier the backend
     applies to costs internally (OR-Tools needs ``|weight| * (nodes + 1)`` to fit in int64);
     exceeding it raises :class:`~matcher.errors.CostRangeError`.
@@ -149,7 +168,7 @@ def objective_weights(p: Problem, edges: Edges, costs: CostTerms, *, node_factor
     priority = p.act_priority[edges.act]
     flow = max_flow_bound(p, edges)
     c_max = int(cost.max()) if len(cost) else 0
-    scale = flow * c_max + 1
+    scale = flow * c_max + load_bound(p, edges) + 1
     p_max = int(priority.max()) if len(priority) else 0
     largest = p_max * scale
     if largest * max(node_factor, 1) > _INT64_MAX or largest * max(flow, 1) > _INT64_MAX:

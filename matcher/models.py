@@ -218,6 +218,8 @@ class Weights(BaseModel):
     ``recent_service``: cost per service in the last ``policy.recent_days`` days (spreads
     opportunities: volunteers not served recently go first at equal cost otherwise).
     The last three are 0 by default.
+    ``load``: convex cost of a volunteer's workload: their ``k``-th assignment costs
+    ``(k - 1) * load`` extra (0 by default), which spreads places over more volunteers.
     """
 
     model_config = _CONFIG
@@ -229,6 +231,7 @@ class Weights(BaseModel):
     reliability: Weight = 0
     rating: Weight = 0
     recent_service: Weight = 0
+    load: Weight = 0
 
     @model_validator(mode="after")
     def _unranked_above_ranked(self) -> Weights:

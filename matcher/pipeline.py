@@ -38,12 +38,14 @@ I64 = npt.NDArray[np.int64]
 
 def flow_input(p: Problem, edges: Edges, objective: Objective) -> FlowInput:
     """The solver's view of a problem: capacities, edge endpoints and combined weights."""
+    step = p.policy.weights.load
     return FlowInput(
         left_cap=p.vol_max_activities,
         right_cap=p.act_capacity,
         tail=edges.vol.astype(np.int64),
         head=edges.act.astype(np.int64),
         weight=objective.weight,
+        left_step=np.full(p.n_volunteers, step, dtype=np.int64) if step else None,
     )
 
 

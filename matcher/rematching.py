@@ -28,7 +28,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ValidationError
 
 from matcher.candidates import Edges, candidate_edges, sorted_lookup
-from matcher.costs import CostTerms, Objective, max_flow_bound, pair_costs
+from matcher.costs import CostTerms, Objective, load_bound, max_flow_bound, pair_costs
 from matcher.diagnose import RULES, diagnose
 from matcher.errors import CostRangeError, InputError, InputIssue
 from matcher.fastpath import compile_records
@@ -216,9 +216,10 @@ def rematch_objective(
     cost = costs.total
     change = np.where(previous, -1, 1).astype(np.int64)
     c_max = int(cost.max(initial=0))
-    per_change = flow * c_max + 1 if disruption_weight is None else disruption_weight
+    load = load_bound(p, edges)
+    per_change = flow * c_max + load + 1 if disruption_weight is None else disruption_weight
     lower = change * np.int64(per_change) + cost
-    scale = 2 * flow * int(np.abs(lower).max(initial=0)) + 1
+    scale = 2 * flow * int(np.abs(lower).max(initial=0)) + load + 1
     priority = p.act_priority[edges.act]
     pin_unit = flow * int(priority.max(initial=0)) + 1
     upper = pinned.astype(np.int64) * np.int64(pin_unit) + priority

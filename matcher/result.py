@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from matcher.candidates import Edges
 from matcher.certificate import Cliques
-from matcher.costs import COST_TERMS, CostTerms
+from matcher.costs import COST_TERMS, CostTerms, load_cost
 from matcher.problem import Problem
 
 if TYPE_CHECKING:
@@ -98,10 +98,15 @@ class Unassigned:
 
 @dataclass(frozen=True)
 class ObjectiveValue:
-    """The lexicographic objective: priority filled (maximised), then total cost (minimised)."""
+    """The lexicographic objective: priority filled (maximised), then total cost (minimised).
+
+    ``total_cost`` is the assignments' pair costs plus ``load_cost``, the convex workload cost
+    (``weights.load``; 0 by default).
+    """
 
     priority_filled: int
     total_cost: int
+    load_cost: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,10 +179,7 @@ class MatchResult:
             "assignments": [a.to_dict() for a in self.assignments],
             "unfilled": [u.to_dict() for u in self.unfilled],
             "unassigned": [u.to_dict() for u in self.unassigned],
-            "objective": {
-                "priority_filled": self.objective.priority_filled,
-                "total_cost": self.objective.total_cost,
-            },
+            "objective": self._objective_document(),
             "status": self.status,
             "backend": self.backend,
             "metrics": dict(self.metrics),
@@ -243,6 +245,12 @@ class MatchResult:
         from matcher.report import fairness_report
 
         return fairness_report(self)
+
+    def _objective_document(self) -> dict[str, int]:
+        out = {"priority_filled": self.objective.priority_filled, "total_cost": self.objective.total_cost}
+        if self.problem.policy.weights.load:
+            out["load_cost"] = self.objective.load_cost
+        return out
 
     def _clique_document(self) -> list[dict[str, Any]]:
         cliques, p, edges = self.certificate.cliques, self.problem, self.edges
@@ -333,7 +341,8 @@ def build_result(
         for i in np.flatnonzero(load == 0).tolist()
     )
     priority_filled = int(p.act_priority[edges.act[chosen]].sum())
-    total_cost = int(costs.total[chosen].sum())
+    workload = load_cost(p, edges, chosen)
+    total_cost = int(costs.total[chosen].sum()) + workload
     return MatchResult(
         problem=p,
         edges=edges,
@@ -342,7 +351,7 @@ def build_result(
         assignments=assignments,
         unfilled=unfilled,
         unassigned=unassigned,
-        objective=ObjectiveValue(priority_filled, total_cost),
+        objective=ObjectiveValue(priority_filled, total_cost, workload),
         status="optimal",
         backend=backend,
         certificate=certificate,

@@ -81,7 +81,12 @@ def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
     vols = np.flatnonzero(np.bincount(tail, minlength=len(fi.left_cap)))
     acts = np.flatnonzero(np.bincount(head, minlength=len(fi.right_cap)))
     sub = FlowInput(
-        fi.left_cap[vols], fi.right_cap[acts], np.searchsorted(vols, tail), np.searchsorted(acts, head), fi.weight[idx]
+        fi.left_cap[vols],
+        fi.right_cap[acts],
+        np.searchsorted(vols, tail),
+        np.searchsorted(acts, head),
+        fi.weight[idx],
+        None if fi.left_step is None else fi.left_step[vols],
     )
     return sub, vols, acts
 

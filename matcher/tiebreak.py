@@ -69,12 +69,17 @@ def canonical_selection(fi: FlowInput, u: I64, y: I64, keys: Callable[[I64], I64
     forced = reduced > 0
     tight = np.flatnonzero(reduced == 0)
     chosen = forced.copy()
-    left_room = fi.left_cap - np.bincount(fi.tail[forced], minlength=len(fi.left_cap))
+    # Complementary slackness bounds each volunteer's load to [low, high] (see FlowInput.step_bounds);
+    # below, "room" is what tight edges may add and "need" what they must add.
+    low, high = fi.step_bounds(u)
+    forced_l = np.bincount(fi.tail[forced], minlength=len(fi.left_cap))
+    left_room = high - forced_l
+    left_need = np.maximum(low - forced_l, 0)
     right_room = fi.right_cap - np.bincount(fi.head[forced], minlength=len(fi.right_cap))
     if (left_room < 0).any() or (right_room < 0).any():
         raise SolverError("dual prices force more edges than capacity allows: they are not optimal")
     if len(tight) == 0:
-        if (left_room[u > 0] != 0).any() or (right_room[y > 0] != 0).any():
+        if (left_need != 0).any() or (right_room[y > 0] != 0).any():
             raise SolverError("dual prices leave a priced node unfilled: they are not optimal")
         return chosen
     # Network on the tight edges only; nodes are those tight edges touch, renumbered.
@@ -85,20 +90,21 @@ def canonical_selection(fi: FlowInput, u: I64, y: I64, keys: Callable[[I64], I64
     untouched_l[vols] = False
     untouched_r = np.ones(len(fi.right_cap), dtype=bool)
     untouched_r[acts] = False
-    if (left_room[untouched_l & (u > 0)] != 0).any() or (right_room[untouched_r & (y > 0)] != 0).any():
+    if (left_need[untouched_l] != 0).any() or (right_room[untouched_r & (y > 0)] != 0).any():
         raise SolverError("dual prices leave a priced node unfilled: they are not optimal")
     nv, na = len(vols), len(acts)
     hub = nv + na
-    v_room, a_room = left_room[vols], right_room[acts]
-    v_fixed, a_fixed = u[vols] > 0, y[acts] > 0
+    v_need, v_spare = left_need[vols], left_room[vols] - left_need[vols]
+    a_room = right_room[acts]
+    a_fixed = y[acts] > 0
     supplies = np.zeros(hub + 1, dtype=np.int64)
-    supplies[:nv][v_fixed] = v_room[v_fixed]
+    supplies[:nv] = v_need
     supplies[nv:hub][a_fixed] = -a_room[a_fixed]
     supplies[hub] = -int(supplies[:hub].sum())
-    free_v, free_a = np.flatnonzero(~v_fixed), np.flatnonzero(~a_fixed)
+    free_v, free_a = np.flatnonzero(v_spare > 0), np.flatnonzero(~a_fixed)
     tails = np.concatenate([t_tail, np.full(len(free_v), hub), free_a + nv])
     heads = np.concatenate([t_head + nv, free_v, np.full(len(free_a), hub)])
-    caps = np.concatenate([np.ones(len(tight), dtype=np.int64), v_room[free_v], a_room[free_a]])
+    caps = np.concatenate([np.ones(len(tight), dtype=np.int64), v_spare[free_v], a_room[free_a]])
     costs = np.concatenate([keys(tight), np.zeros(len(free_v) + len(free_a), dtype=np.int64)])
     smcf = min_cost_flow.SimpleMinCostFlow()
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(

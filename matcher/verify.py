@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from matcher.candidates import Edges, sorted_lookup
 from matcher.certificate import Cliques, check_duals
-from matcher.costs import CostTerms, Objective
+from matcher.costs import CostTerms, Objective, load_cost
 from matcher.errors import InputError
 from matcher.pipeline import flow_input, prepare
 from matcher.problem import Problem
@@ -100,10 +100,13 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
     if pinned is not None and (pinned & ~chosen).any():
         problems.append("an accepted (pinned) assignment was not kept")
     priority_filled = int(p.act_priority[edges.act[chosen]].sum())
-    total_cost = int(total[chosen].sum())
+    workload = load_cost(p, edges, chosen)
+    total_cost = int(total[chosen].sum()) + workload
     reported = doc.get("objective", {})
     if reported.get("priority_filled") != priority_filled or reported.get("total_cost") != total_cost:
         problems.append(f"objective should be priority_filled={priority_filled}, total_cost={total_cost}")
+    if p.policy.weights.load and reported.get("load_cost") != workload:
+        problems.append(f"objective should have load_cost={workload}")
     unfilled = {u.get("activity_id") for u in doc.get("unfilled", [])}
     if unfilled != {p.activity_ids[j] for j in np.flatnonzero(filled < p.act_capacity)}:
         problems.append("the unfilled list does not match the assignments")

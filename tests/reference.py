@@ -182,6 +182,12 @@ def _feasible(doc: dict[str, Any], chosen: list[tuple[str, str]]) -> bool:
     return all(n <= acts[aid]["capacity"] for aid, n in load.items())
 
 
+def load_cost(doc: dict[str, Any], chosen: list[tuple[str, str]]) -> int:
+    """weights.load times n * (n - 1) / 2 for each volunteer's number n of assignments."""
+    step = ((doc.get("policy") or {}).get("weights") or {}).get("load", 0)
+    return step * sum(n * (n - 1) // 2 for n in Counter(v for v, _ in chosen).values())
+
+
 def brute_force_optimum(doc: dict[str, Any]) -> tuple[int, int]:
     """(priority filled, total cost) of the lexicographic optimum, by enumerating edge subsets."""
     keys, prio, cost = _instance(doc)
@@ -192,7 +198,7 @@ def brute_force_optimum(doc: dict[str, Any]) -> tuple[int, int]:
         if not _feasible(doc, chosen):
             continue
         p = sum(prio[i] for i in range(len(keys)) if mask >> i & 1)
-        c = sum(cost[i] for i in range(len(keys)) if mask >> i & 1)
+        c = sum(cost[i] for i in range(len(keys)) if mask >> i & 1) + load_cost(doc, chosen)
         if (p, -c) > (best[0], -best[1]):
             best = (p, c)
     return best
@@ -223,17 +229,35 @@ def milp_optimum(doc: dict[str, Any]) -> tuple[int, int]:
             ub.append(act["capacity"])
     r = [k for k, row in enumerate(rows) for _ in row]
     c = [i for row in rows for i in row]
-    a = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(rows), len(keys)))
+    # Convex load: the k-th assignment of a volunteer switches on a 0/1 variable costing (k - 1) * step.
+    step = ((doc.get("policy") or {}).get("weights") or {}).get("load", 0)
+    step_cost: list[int] = []
+    link_r: list[int] = []
+    link_c: list[int] = []
+    link_v: list[float] = []
+    for n_link, vid in enumerate(vols):
+        mine = [i for i, (v, _) in enumerate(keys) if v == vid]
+        link_r += [n_link] * len(mine)
+        link_c += mine
+        link_v += [1.0] * len(mine)
+        for k in range(len(mine) if step else 0):
+            link_r.append(n_link)
+            link_c.append(len(keys) + len(step_cost))
+            link_v.append(-1.0)
+            step_cost.append(k * step)
+    n = len(keys) + len(step_cost)
+    a = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(rows), n))
+    constraints = [LinearConstraint(a, -np.inf, np.array(ub, dtype=float))]
+    if step:
+        link = sp.csr_matrix((link_v, (link_r, link_c)), shape=(len(vols), n))
+        constraints.append(LinearConstraint(link, 0, 0))
     # One combined objective; the numbers are small enough to be exact in float64.
-    scale = sum(cost) + 1
-    weights = np.array([p * scale - k for p, k in zip(prio, cost, strict=True)], dtype=float)
+    scale = sum(cost) + sum(step_cost) + 1
+    weights = np.array([p * scale - k for p, k in zip(prio, cost, strict=True)] + [-k for k in step_cost], dtype=float)
     res = milp(
-        -weights,
-        integrality=np.ones(len(keys)),
-        bounds=Bounds(0, 1),
-        constraints=[LinearConstraint(a, -np.inf, np.array(ub, dtype=float))],
-        options={"mip_rel_gap": 0.0},
+        -weights, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=constraints, options={"mip_rel_gap": 0.0}
     )
     assert res.status == 0
     x = np.rint(res.x) > 0.5
-    return int(np.array(prio)[x].sum()), int(np.array(cost)[x].sum())
+    chosen = [keys[i] for i in np.flatnonzero(x[: len(keys)])]
+    return int(np.array(prio)[x[: len(keys)]].sum()), int(np.array(cost)[x[: len(keys)]].sum()) + load_cost(doc, chosen)

@@ -119,6 +119,7 @@ def policy(draw: st.DrawFn) -> dict[str, Any]:
             "reliability": draw(st.sampled_from([0, 0, 100, 777])),
             "rating": draw(st.sampled_from([0, 0, 60, 301])),
             "recent_service": draw(st.sampled_from([0, 0, 15])),
+            "load": draw(st.sampled_from([0, 0, 1, 40, 600])),
         }
         if draw(st.booleans()):
             pol["half_life_days"] = draw(st.sampled_from([7, 90, 365]))
@@ -164,4 +165,8 @@ def dense_overlap_problems(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             vol["preferences"] = draw(st.lists(st.sampled_from(act_ids), unique=True, min_size=1))
         vols.append(vol)
-    return {"volunteers": vols, "activities": acts, "policy": {}}
+    return {
+        "volunteers": vols,
+        "activities": acts,
+        "policy": {"weights": {"load": draw(st.sampled_from([0, 0, 7, 200]))}},
+    }

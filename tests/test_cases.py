@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import matcher
-from tests.helpers import objective, pairs, solve_doc
+from tests.helpers import assert_certified, objective, pairs, solve_doc
 from tests.reference import brute_force_optimum, milp_optimum
 
 DAY = "2026-12-07"
@@ -302,3 +302,31 @@ def test_fractional_clique_lp_falls_back_to_branch_and_bound() -> None:
     report = matcher.verify(result.problem, result)
     assert report.feasible
     assert report.optimal is None
+
+
+def test_load_weight_spreads_work_exactly() -> None:
+    # star (all skills level 1, cost 0) could take both shifts; plus (level 2, surplus cost 3 each)
+    # is the alternative. The second assignment of star costs `load` extra: 2 < 3 keeps star on
+    # both, 5 > 3 moves one shift to plus.
+    doc = {
+        "volunteers": [
+            {"id": "star", "skills": {"急救": 1}, "max_activities": 2},
+            {"id": "plus", "skills": {"急救": 2}},
+        ],
+        "activities": [
+            act("early", "09:00", "10:00", requirements=[{"skill": "急救", "min_level": 1}]),
+            act("late", "11:00", "12:00", requirements=[{"skill": "急救", "min_level": 1}]),
+        ],
+        "policy": {"selection": "open", "weights": {"load": 2}},
+    }
+    result = solve_doc(doc)
+    assert pairs(result) == [("star", "early"), ("star", "late")]
+    assert (result.objective.total_cost, result.objective.load_cost) == (2, 2)
+    assert result.to_document()["objective"] == {"priority_filled": 2, "total_cost": 2, "load_cost": 2}
+    doc["policy"]["weights"]["load"] = 5
+    result = solve_doc(doc)
+    assert sorted(v for v, _ in pairs(result)) == ["plus", "star"]
+    assert (result.objective.total_cost, result.objective.load_cost) == (3, 0)
+    for backend in ("ortools", "highs", "networkx"):
+        assert objective(solve_doc(doc, backend)) == (2, 3) == brute_force_optimum(doc) == milp_optimum(doc)
+        assert_certified(solve_doc(doc, backend))

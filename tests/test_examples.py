@@ -15,7 +15,7 @@ def test_dispatch_loop_shows_each_knob_and_a_gentler_rematch() -> None:
         [sys.executable, str(EXAMPLES / "dispatch_loop.py")], check=True, capture_output=True, text=True
     ).stdout
     rows = re.findall(r"^(baseline|weights\.\w+ = \d+|target_fill_probability = [\d.]+)\s+(\d+)\s", out, re.M)
-    assert len(rows) == 5
+    assert len(rows) == 6
     assert len({filled for _, filled in rows}) == 1  # places filled come first, whatever the knob
     fewest = int(re.search(r"fewest changes first .* changes (\d+)", out).group(1))  # type: ignore[union-attr]
     scratch = int(re.search(r"from scratch .* changes (\d+)", out).group(1))  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import matcher
 from matcher.cli import main
 from tests.helpers import assert_certified, objective, pairs, solve_doc
-from tests.reference import _feasible, reference_edges
+from tests.reference import _feasible, load_cost, reference_edges
 from tests.strategies import problems
 
 DAY = "2026-12-07"
@@ -64,7 +64,7 @@ def brute_force(
         if not pins <= set(chosen) or not _feasible(doc, chosen):
             continue
         p = sum(prio[a] for _, a in chosen)
-        c = sum(edges[k] for k in chosen)
+        c = sum(edges[k] for k in chosen) + load_cost(doc, chosen)
         changes = len(previous ^ set(chosen))
         key = (p, -changes, -c) if weight is None else (p, -(c + weight * changes), 0)
         if best is None or key > best:
@@ -133,7 +133,12 @@ def dense_pools(draw: st.DrawFn) -> dict[str, Any]:
         a["location"] = {"lat": 30.01, "lon": 120.0}
         if draw(st.booleans()):
             a["requirements"] = [{"skill": "急救", "min_level": 1}]
-    return {"volunteers": vols, "activities": acts, "policy": {"selection": "prefer", "max_travel_km": 25.0}}
+    weights = {"load": draw(st.sampled_from([0, 0, 30]))}
+    return {
+        "volunteers": vols,
+        "activities": acts,
+        "policy": {"selection": "prefer", "max_travel_km": 25.0, "weights": weights},
+    }
 
 
 @st.composite

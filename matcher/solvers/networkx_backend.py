@@ -17,8 +17,15 @@ def solve_networkx(fi: FlowInput) -> Mask:
     graph = nx.DiGraph()
     graph.add_node("source", demand=0)
     graph.add_node("sink", demand=0)
-    for i, cap in enumerate(fi.left_cap.tolist()):
-        graph.add_edge("source", ("v", i), capacity=cap, weight=0)
+    node, cap, cost = fi.left_arcs()
+    if fi.left_step is None:
+        for i, c in zip(node.tolist(), cap.tolist(), strict=True):
+            graph.add_edge("source", ("v", i), capacity=c, weight=0)
+    else:
+        # One arc per load step; a DiGraph has no parallel arcs, so each step gets its own node.
+        for k, (i, c) in enumerate(zip(node.tolist(), cost.tolist(), strict=True)):
+            graph.add_edge("source", ("step", k), capacity=1, weight=c)
+            graph.add_edge(("step", k), ("v", i), capacity=1, weight=0)
     for j, cap in enumerate(fi.right_cap.tolist()):
         graph.add_edge(("a", j), "sink", capacity=cap, weight=0)
     graph.add_edge("sink", "source", capacity=int(fi.left_cap.sum()), weight=0)

@@ -13,7 +13,8 @@ __all__ = ["solve_ortools"]
 def solve_ortools(fi: FlowInput) -> Mask:
     """Solve the b-matching as a min-cost circulation with OR-Tools.
 
-    Network: source -> volunteer (capacity = max activities), volunteer -> activity (capacity 1,
+    Network: source -> volunteer (capacity = max activities, or one arc per load step costing
+    ``(k - 1) * left_step`` when load is convex), volunteer -> activity (capacity 1,
     cost = -weight), activity -> sink (capacity = places), sink -> source (free). With zero
     supplies the optimum circulation takes exactly the profitable assignments.
     """
@@ -23,12 +24,12 @@ def solve_ortools(fi: FlowInput) -> Mask:
     if len(fi.tail) == 0:
         return np.zeros(0, dtype=bool)
     source, sink = n_left + n_right, n_left + n_right + 1
-    left = np.arange(n_left, dtype=np.int64)
     right = np.arange(n_right, dtype=np.int64)
-    tails = np.concatenate([fi.tail, np.full(n_left, source), right + n_left, [sink]])
-    heads = np.concatenate([fi.head + n_left, left, np.full(n_right, sink), [source]])
-    caps = np.concatenate([np.ones(len(fi.tail), dtype=np.int64), fi.left_cap, fi.right_cap, [int(fi.left_cap.sum())]])
-    costs = np.concatenate([-fi.weight, np.zeros(n_left + n_right + 1, dtype=np.int64)])
+    node, cap, cost = fi.left_arcs()
+    tails = np.concatenate([fi.tail, np.full(len(node), source), right + n_left, [sink]])
+    heads = np.concatenate([fi.head + n_left, node, np.full(n_right, sink), [source]])
+    caps = np.concatenate([np.ones(len(fi.tail), dtype=np.int64), cap, fi.right_cap, [int(fi.left_cap.sum())]])
+    costs = np.concatenate([-fi.weight, cost, np.zeros(n_right + 1, dtype=np.int64)])
     smcf = min_cost_flow.SimpleMinCostFlow()
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(
         tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64), costs.astype(np.int64)

@@ -92,29 +92,57 @@ def _clique_rows(edge_ids: I64, start: I64, end: I64) -> list[I64]:
 
 @dataclass(frozen=True, eq=False)
 class _Component:
-    """One connected component's edges and the constraint rows shared by every round."""
+    """One connected component's edges and the constraint rows shared by every round.
+
+    Columns are the edges, then (with convex load) one step variable per volunteer load step,
+    priced ``step_cost``; a volunteer's row then reads ``edges - steps <= 0``.
+    """
 
     edges: I64
     vols: I64
     acts: I64
     rows: I64
     cols: I64
+    vals: npt.NDArray[np.float64]
     upper: npt.NDArray[np.float64]
     n_rows: int
+    step_cost: I64
+
+    @property
+    def n_cols(self) -> int:
+        """Edges plus step variables."""
+        return len(self.edges) + len(self.step_cost)
 
 
-def _base_rows(edges: I64, vol: I64, act: I64, vol_cap: I64, act_cap: I64) -> _Component:
+def _base_rows(fi: FlowInput, edges: I64) -> _Component:
+    vol, act = fi.tail, fi.head
     local = np.arange(len(edges))
     vols, v_row = np.unique(vol[edges], return_inverse=True)
     acts, a_row = np.unique(act[edges], return_inverse=True)
+    rows, cols = [v_row, a_row + len(vols)], [local, local]
+    vals = [np.ones(2 * len(edges))]
+    vol_upper = fi.left_cap[vols]
+    step_cost = np.zeros(0, dtype=np.int64)
+    if fi.left_step is not None:
+        # A component holds all of its volunteers' edges, so their step counts are unchanged.
+        steps = fi.left_steps[vols]
+        owner = np.repeat(np.arange(len(vols)), steps)
+        k = np.arange(len(owner)) - np.repeat(np.cumsum(steps) - steps, steps)
+        step_cost = k * fi.left_step[vols][owner]
+        rows.append(owner)
+        cols.append(len(edges) + np.arange(len(owner)))
+        vals.append(-np.ones(len(owner)))
+        vol_upper = np.zeros(len(vols), dtype=np.int64)
     return _Component(
         edges=edges,
         vols=vols,
         acts=acts,
-        rows=np.concatenate([v_row, a_row + len(vols)]),
-        cols=np.concatenate([local, local]),
-        upper=np.concatenate([vol_cap[vols], act_cap[acts]]).astype(np.float64),
+        rows=np.concatenate(rows),
+        cols=np.concatenate(cols),
+        vals=np.concatenate(vals),
+        upper=np.concatenate([vol_upper, fi.right_cap[acts]]).astype(np.float64),
         n_rows=len(vols) + len(acts),
+        step_cost=step_cost.astype(np.int64),
     )
 
 
@@ -122,7 +150,7 @@ def _with_cliques(
     comp: _Component, vol: I64, start: I64, end: I64, lazy: set[int]
 ) -> tuple[LinearConstraint, list[I64]]:
     """The component's rows plus clique rows for ``lazy``; also the cliques (local edge ids)."""
-    rows, cols, n_rows = [comp.rows], [comp.cols], comp.n_rows
+    rows, cols, vals, n_rows = [comp.rows], [comp.cols], [comp.vals], comp.n_rows
     local = np.arange(len(comp.edges))
     e_vol, e_start, e_end = vol[comp.edges], start[comp.edges], end[comp.edges]
     cliques: list[I64] = []
@@ -130,11 +158,12 @@ def _with_cliques(
         for members in _clique_rows(local[e_vol == v], e_start, e_end):
             rows.append(np.full(len(members), n_rows))
             cols.append(members)
+            vals.append(np.ones(len(members)))
             cliques.append(members)
             n_rows += 1
     upper = np.concatenate([comp.upper, np.ones(n_rows - comp.n_rows)])
     r, c = np.concatenate(rows), np.concatenate(cols)
-    matrix = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n_rows, len(comp.edges)))
+    matrix = sp.csr_matrix((np.concatenate(vals), (r, c)), shape=(n_rows, comp.n_cols))
     return LinearConstraint(matrix, -np.inf, upper), cliques
 
 
@@ -185,8 +214,8 @@ def resolve_overlaps(fi: FlowInput, priority: I64, cost: I64, start: I64, end: I
     ``priority`` and ``cost`` are the two objective levels behind ``fi.weight``; ``start``/``end``
     are each edge's activity times.
     """
-    vol, act, vol_cap, act_cap, weight = fi.tail, fi.head, fi.left_cap, fi.right_cap, fi.weight
-    n_volunteers, n_activities = len(vol_cap), len(act_cap)
+    vol, act, weight = fi.tail, fi.head, fi.weight
+    n_volunteers, n_activities = len(fi.left_cap), len(fi.right_cap)
     conflicts = conflicting_volunteers(vol, start, end, chosen)
     if len(conflicts) == 0:
         return OverlapOutcome(chosen=chosen, components_resolved=0, lazy_volunteers=0, rounds=0)
@@ -198,12 +227,18 @@ def resolve_overlaps(fi: FlowInput, priority: I64, cost: I64, start: I64, end: I
     duals: list[ComponentDuals] | None = []
     for label in np.unique(labels[conflicts]):
         edges = np.flatnonzero(edge_label == label)
-        comp = _base_rows(edges, vol, act, vol_cap, act_cap)
+        comp = _base_rows(fi, edges)
         lazy = {int(v) for v in conflicts[labels[conflicts] == label]}
+        # Step variables join the objective's lower level: they cost, they carry no priority.
+        steps = comp.step_cost
+        col_weight = np.concatenate([weight[edges], -steps])
+        col_priority = np.concatenate([priority[edges], np.zeros(len(steps), dtype=np.int64)])
+        col_cost = np.concatenate([cost[edges], steps])
         while True:
             rounds += 1
             rows, cliques = _with_cliques(comp, vol, start, end, lazy)
-            local, row_duals = _solve_round(rows, weight[edges], priority[edges], cost[edges])
+            columns, row_duals = _solve_round(rows, col_weight, col_priority, col_cost)
+            local = columns[: len(edges)]
             new = conflicting_volunteers(vol[edges], start[edges], end[edges], local)
             if len(new) == 0:
                 break
