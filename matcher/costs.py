@@ -33,7 +33,16 @@ from matcher.candidates import Edges
 from matcher.errors import CostRangeError, InputIssue
 from matcher.problem import Problem
 
-__all__ = ["COST_TERMS", "CostTerms", "Objective", "load_bound", "load_cost", "objective_weights", "pair_costs"]
+__all__ = [
+    "COST_TERMS",
+    "CostTerms",
+    "Objective",
+    "level_weights",
+    "load_bound",
+    "load_cost",
+    "objective_weights",
+    "pair_costs",
+]
 
 I64 = npt.NDArray[np.int64]
 
@@ -169,20 +178,22 @@ def objective_weights(p: Problem, edges: Edges, costs: CostTerms, *, node_factor
     flow = max_flow_bound(p, edges)
     c_max = int(cost.max()) if len(cost) else 0
     scale = flow * c_max + load_bound(p, edges) + 1
-    p_max = int(priority.max()) if len(priority) else 0
-    largest = p_max * scale
-    if largest * max(node_factor, 1) > _INT64_MAX or largest * max(flow, 1) > _INT64_MAX:
-        raise CostRangeError(
-            [
-                InputIssue(
-                    "policy",
-                    "",
-                    "weights",
-                    "costs and priorities are too large for exact 64-bit arithmetic on this problem; "
-                    "lower the cost weights, the travel limit or the activity priorities",
-                    "cost_range",
-                )
-            ]
-        )
-    weight = priority * np.int64(scale) - cost
-    return Objective(scale=scale, weight=weight.astype(np.int64), cost=cost, priority=priority)
+    message = (
+        "costs and priorities are too large for exact 64-bit arithmetic on this problem; "
+        "lower the cost weights, the travel limit or the activity priorities"
+    )
+    return level_weights(priority, cost, scale, flow, node_factor, message)
+
+
+def level_weights(upper: I64, lower: I64, scale: int, flow: int, node_factor: int, message: str) -> Objective:
+    """Fold two objective levels into one weight per edge, ``upper * scale - lower``, range-checked.
+
+    ``scale`` must exceed the spread of ``lower`` over feasible solutions (the caller's proof);
+    the check here is that every weight, times the backend's ``node_factor`` and times the
+    largest flow, fits in int64. Raises :class:`~matcher.errors.CostRangeError` with ``message``.
+    """
+    largest = int(upper.max(initial=0)) * scale + max(0, -int(lower.min(initial=0)))
+    if largest * max(node_factor, flow, 1) > _INT64_MAX:
+        raise CostRangeError([InputIssue("policy", "", "weights", message, "cost_range")])
+    weight = upper * np.int64(scale) - lower
+    return Objective(scale=scale, weight=weight.astype(np.int64), cost=lower, priority=upper)
