@@ -28,9 +28,9 @@ import numpy.typing as npt
 from pydantic import BaseModel, ValidationError
 
 from matcher.candidates import Edges, candidate_edges, sorted_lookup
-from matcher.costs import CostTerms, Objective, load_bound, max_flow_bound, pair_costs
+from matcher.costs import CostTerms, Objective, level_weights, load_bound, max_flow_bound, pair_costs
 from matcher.diagnose import RULES, diagnose
-from matcher.errors import CostRangeError, InputError, InputIssue
+from matcher.errors import InputError, InputIssue
 from matcher.fastpath import compile_records
 from matcher.models import Activity, Changes, Policy, Volunteer
 from matcher.problem import Problem
@@ -45,7 +45,6 @@ I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 Pair = tuple[str, str]
 
-_INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -187,21 +186,16 @@ def apply_changes(
 
 def _edge_mask(p: Problem, edges: Edges, pairs: Iterable[Pair]) -> tuple[Mask, list[Pair]]:
     """Edges named by ``pairs``, and the pairs that are not edges (unknown ids or not eligible)."""
+    pairs = list(pairs)
     n_act = np.int64(max(p.n_activities, 1))
-    keys = edges.vol.astype(np.int64) * n_act + edges.act
+    vol = np.array([p.volunteer_index.get(v, -1) for v, _ in pairs], dtype=np.int64)
+    act = np.array([p.activity_index.get(a, -1) for _, a in pairs], dtype=np.int64)
+    known = (vol >= 0) & (act >= 0)
+    pos, found = sorted_lookup(edges.vol.astype(np.int64) * n_act + edges.act, vol * n_act + act)
+    found &= known
     mask = np.zeros(len(edges), dtype=bool)
-    missing: list[Pair] = []
-    for vid, aid in pairs:
-        i, j = p.volunteer_index.get(vid), p.activity_index.get(aid)
-        if i is None or j is None:
-            missing.append((vid, aid))
-            continue
-        pos, found = sorted_lookup(keys, np.array([i * n_act + j], dtype=np.int64))
-        if found[0]:
-            mask[pos[0]] = True
-        else:
-            missing.append((vid, aid))
-    return mask, missing
+    mask[pos[found]] = True
+    return mask, [pairs[k] for k in np.flatnonzero(~found).tolist()]
 
 
 def rematch_objective(
@@ -223,23 +217,11 @@ def rematch_objective(
     priority = p.act_priority[edges.act]
     pin_unit = flow * int(priority.max(initial=0)) + 1
     upper = pinned.astype(np.int64) * np.int64(pin_unit) + priority
-    largest = int(upper.max(initial=0)) * scale + int(np.abs(lower).max(initial=0))
-    node_factor = p.n_volunteers + p.n_activities + 3
-    if largest * max(node_factor, flow) > _INT64_MAX:
-        raise CostRangeError(
-            [
-                InputIssue(
-                    "policy",
-                    "",
-                    "weights",
-                    "the re-match objective is too large for exact 64-bit arithmetic; lower the cost weights, "
-                    "the disruption weight or the activity priorities",
-                    "cost_range",
-                )
-            ]
-        )
-    weight = upper * np.int64(scale) - lower
-    return Objective(scale=scale, weight=weight.astype(np.int64), cost=lower, priority=upper)
+    message = (
+        "the re-match objective is too large for exact 64-bit arithmetic; lower the cost weights, "
+        "the disruption weight or the activity priorities"
+    )
+    return level_weights(upper, lower, scale, flow, p.n_volunteers + p.n_activities + 3, message)
 
 
 def _pin_issues(p: Problem, edges: Edges, pinned: Mask, missing: list[Pair]) -> list[InputIssue]:
