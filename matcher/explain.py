@@ -24,7 +24,6 @@ import numpy.typing as npt
 from matcher.certificate import residual_arcs
 from matcher.costs import COST_TERMS
 from matcher.diagnose import RULES, Diagnosis, diagnose
-from matcher.errors import InputError, InputIssue
 from matcher.problem import from_micros
 
 if TYPE_CHECKING:
@@ -148,11 +147,6 @@ def _iso(micros: int) -> str:
 
 def _km(value: float) -> float:
     return round(float(value), 3)
-
-
-def _unknown(kind: str, ident: str) -> InputError:
-    field = "volunteer_id" if kind == "volunteer" else "activity_id"
-    return InputError([InputIssue(kind, ident, field, f"no {kind} with this id in the problem", "unknown_id")])
 
 
 def _skills_failure(result: MatchResult, v: int, a: int) -> RuleFailure:
@@ -361,18 +355,14 @@ def explain_volunteer(
 
     """
     p, edges = result.problem, result.edges
-    v = p.volunteer_index.get(volunteer_id)
-    if v is None:
-        raise _unknown("volunteer", volunteer_id)
+    v = p.volunteer_row(volunteer_id)
     lo, hi = np.searchsorted(edges.vol, [v, v + 1])
     chosen_acts = edges.act[lo:hi][result.chosen[lo:hi]].astype(np.int64)
     wanted = set(p.pref_act[p.pref_ptr[v] : p.pref_ptr[v + 1]].tolist()) | set(chosen_acts.tolist())
     if len(chosen_acts) == 0:
         wanted |= set(_closest_activities(result, v, int(lo), int(hi)).tolist())
     for aid in activity_ids or ():
-        if aid not in p.activity_index:
-            raise _unknown("activity", aid)
-        wanted.add(p.activity_index[aid])
+        wanted.add(p.activity_row(aid))
     acts = np.array(sorted(wanted), dtype=np.int64)
     d = diagnose(p, np.full(len(acts), v, dtype=np.int64), acts)
     edge_of = dict(zip(edges.act[lo:hi].tolist(), range(int(lo), int(hi)), strict=True))
@@ -419,9 +409,7 @@ def explain_activity(result: MatchResult, activity_id: str) -> ActivityExplanati
     (assigned here, or with a free slot and no overlapping assignment), assigned.
     """
     p, edges = result.problem, result.edges
-    a = p.activity_index.get(activity_id)
-    if a is None:
-        raise _unknown("activity", activity_id)
+    a = p.activity_row(activity_id)
     everyone = np.arange(p.n_volunteers, dtype=np.int64)
     d = diagnose(p, everyone, np.full(p.n_volunteers, a, dtype=np.int64))
     alive = np.ones(p.n_volunteers, dtype=bool)

@@ -122,6 +122,24 @@ class Problem:
         """Map an activity id to its row."""
         return {aid: j for j, aid in enumerate(self.activity_ids)}
 
+    def volunteer_row(self, volunteer_id: str) -> int:
+        """The row of a volunteer id; an unknown id is an :class:`~matcher.errors.InputError`."""
+        row = self.volunteer_index.get(volunteer_id)
+        if row is None:
+            raise InputError.single(
+                "volunteer", volunteer_id, "volunteer_id", "no volunteer with this id in the problem", "unknown_id"
+            )
+        return row
+
+    def activity_row(self, activity_id: str) -> int:
+        """The row of an activity id; an unknown id is an :class:`~matcher.errors.InputError`."""
+        row = self.activity_index.get(activity_id)
+        if row is None:
+            raise InputError.single(
+                "activity", activity_id, "activity_id", "no activity with this id in the problem", "unknown_id"
+            )
+        return row
+
     @property
     def vol_has_location(self) -> B:
         """Volunteers that gave a location."""

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.errors import InputError
-
 if TYPE_CHECKING:
     from matcher.result import MatchResult
 
@@ -111,9 +109,7 @@ def recommend_activities(result: MatchResult, volunteer_id: str, k: int = 10) ->
 
     """
     p, edges, index = result.problem, result.edges, result.recommend_index
-    v = p.volunteer_index.get(volunteer_id)
-    if v is None:
-        raise InputError.single("volunteer", volunteer_id, "volunteer_id", "no volunteer with this id", "unknown_id")
+    v = p.volunteer_row(volunteer_id)
     lo, hi = np.searchsorted(edges.vol, [v, v + 1])
     mine = np.arange(lo, hi, dtype=np.int64)
     acts = edges.act[mine].astype(np.int64)
@@ -148,9 +144,7 @@ def recommend_volunteers(result: MatchResult, activity_id: str, k: int = 10) -> 
 
     """
     p, edges, index = result.problem, result.edges, result.recommend_index
-    a = p.activity_index.get(activity_id)
-    if a is None:
-        raise InputError.single("activity", activity_id, "activity_id", "no activity with this id", "unknown_id")
+    a = p.activity_row(activity_id)
     mine = index.by_act[index.act_ptr[a] : index.act_ptr[a + 1]]
     vols = edges.vol[mine].astype(np.int64)
     open_slot = (index.load[vols] < p.vol_max_activities[vols]) & ~result.chosen[mine]
