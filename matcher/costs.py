@@ -25,6 +25,7 @@ maximising the weight is exactly the lexicographic optimum.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -63,10 +64,11 @@ class CostTerms:
     rating: I64
     recent_service: I64
 
-    @property
+    @cached_property
     def total(self) -> I64:
-        """The pair cost the objective's second level minimises."""
+        """The pair cost the objective's second level minimises (computed once, read-only)."""
         total: I64 = sum((self.term(name) for name in COST_TERMS[1:]), start=self.preference.copy())
+        total.flags.writeable = False
         return total
 
     def term(self, name: str) -> I64:

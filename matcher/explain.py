@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from matcher.certificate import residual_arcs
 from matcher.costs import COST_TERMS
 from matcher.diagnose import RULES, Diagnosis, diagnose
 from matcher.problem import from_micros
@@ -234,20 +233,21 @@ def _failures(result: MatchResult, d: Diagnosis, k: int) -> tuple[RuleFailure, .
 
 
 def _improvement_gaps(result: MatchResult, v: int, edge_ids: I64) -> tuple[I64 | None, bool]:
-    """Per unused edge of volunteer ``v``: the cost drop it needs beyond which the optimum uses it."""
-    from matcher.pipeline import combined_objective, flow_input
+    """Per unused edge of volunteer ``v``: the cost drop it needs beyond which the optimum uses it.
+
+    None for a re-match, whose objective also counts changed assignments: a cost figure would
+    mislead there.
+    """
     from matcher.solvers._kernels import UNREACHABLE, label_correcting
 
     p, edges, cert = result.problem, result.edges, result.certificate
-    objective = combined_objective(p, edges, result.costs)
-    weight = objective.weight[edge_ids]
-    if cert.kind != "lp_dual":
+    if cert.kind != "lp_dual" or result.rematch is not None:
         return None, False
+    weight = result.flow.weight[edge_ids]
     if cert.cliques is None and cert.overlap_rounds == 0:
-        fi = flow_input(p, edges, objective)
-        tails, heads, costs, n_nodes = residual_arcs(fi, result.chosen)
-        # Reversed arcs: distances from v in the reversed network are distances to v.
-        to_v = label_correcting(heads, tails, costs, n_nodes, source=v)
+        # The residual network is stored reversed: distances from v in it are distances to v.
+        tails, heads, costs, n_nodes = result.residual
+        to_v = label_correcting(tails, heads, costs, n_nodes, source=v)
         if to_v is not None:
             back = to_v[p.n_volunteers + edges.act[edge_ids].astype(np.int64)]
             gaps = np.where(back >= UNREACHABLE, -1, back - weight)

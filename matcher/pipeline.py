@@ -123,7 +123,7 @@ def solve_edges(
     with timer("certify"):
         certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name)
     with timer("result"):
-        result = build_result(p, edges, costs, outcome.chosen, name, certificate, timer.seconds)
+        result = build_result(p, edges, costs, outcome.chosen, name, certificate, timer.seconds, objective.weight)
     if p.policy.target_fill_probability is not None and p.n_activities:
         from matcher.overbook import overbook
 

@@ -46,7 +46,6 @@ Mask = npt.NDArray[np.bool_]
 Pair = tuple[str, str]
 
 
-
 @dataclass(frozen=True)
 class RematchSummary:
     """What a re-match changed, and the inputs :func:`matcher.verify` needs to rebuild its objective.

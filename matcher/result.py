@@ -9,7 +9,7 @@ records in any order give the same bytes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from matcher.recommend import Recommendation, RecommendIndex
     from matcher.rematching import RematchSummary
     from matcher.report import FairnessReport, ServiceHours
+    from matcher.solvers.base import FlowInput
 
 __all__ = ["Assignment", "Certificate", "MatchResult", "ObjectiveValue", "Unassigned", "Unfilled", "build_result"]
 
@@ -151,6 +152,7 @@ class MatchResult:
     timings: dict[str, float] = field(default_factory=dict)
     rematch: RematchSummary | None = None
     overbooking: Overbooking | None = None
+    weight: I64 | None = None
 
     def to_document(self, *, include_timings: bool = False, waitlist: int = 0) -> dict[str, Any]:
         """The result as the JSON-ready document the CLI writes.
@@ -208,6 +210,28 @@ class MatchResult:
         from matcher.explain import explain_activity
 
         return explain_activity(self, activity_id)
+
+    @cached_property
+    def flow(self) -> FlowInput:
+        """The flow network this result solved, built on first use.
+
+        Its weights are those the solver maximised (``weight``; a re-match has its own), rebuilt
+        from the problem when the result was assembled without them.
+        """
+        from matcher.pipeline import combined_objective, flow_input
+
+        p, edges = self.problem, self.edges
+        objective = combined_objective(p, edges, self.costs)
+        fi = flow_input(p, edges, objective)
+        return fi if self.weight is None else replace(fi, weight=self.weight)
+
+    @cached_property
+    def residual(self) -> tuple[I64, I64, I64, int]:
+        """The residual network of the chosen flow, reversed (arcs point backwards), built on first use."""
+        from matcher.certificate import residual_arcs
+
+        tails, heads, costs, n_nodes = residual_arcs(self.flow, self.chosen)
+        return heads, tails, costs, n_nodes
 
     @cached_property
     def recommend_index(self) -> RecommendIndex:
@@ -308,8 +332,12 @@ def build_result(
     backend: str,
     certificate: Certificate,
     timings: dict[str, float],
+    weight: I64 | None = None,
 ) -> MatchResult:
-    """Assemble a :class:`MatchResult` from the solver's selection of edges."""
+    """Assemble a :class:`MatchResult` from the solver's selection of edges.
+
+    ``weight``, the objective weights the solver maximised, is kept for explanations.
+    """
     idx = np.flatnonzero(chosen)
     total = costs.total
     terms = {name: costs.term(name) for name in COST_TERMS}
@@ -357,4 +385,5 @@ def build_result(
         certificate=certificate,
         metrics=compute_metrics(p, edges, chosen),
         timings=timings,
+        weight=weight,
     )

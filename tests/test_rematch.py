@@ -337,3 +337,16 @@ def test_disruption_weight_trades_changes_for_cost() -> None:
     assert pairs(again(doc, previous, disruption_weight=7)) == [("x", "a")]
     for weight in (None, 1, 7):
         assert_certified(again(doc, previous, disruption_weight=weight))
+
+
+def test_explanations_of_a_rematch_give_no_cost_margin() -> None:
+    # A re-match also weighs changed assignments, so a margin in cost points would mislead.
+    doc = {"volunteers": [{"id": "v"}, {"id": "w"}], "activities": [act("a")], "policy": {"selection": "open"}}
+    first = solve_doc(doc)
+    result = again(doc, first)
+    loser = next(u.volunteer_id for u in result.unassigned)
+    (pair,) = result.explain_volunteer(loser).activities
+    assert pair.outcome == "not_assigned"
+    assert pair.improvement_needed is None
+    (fresh,) = first.explain_volunteer(loser).activities
+    assert fresh.improvement_needed == 0
