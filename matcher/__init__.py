@@ -23,7 +23,7 @@ from matcher.models import (
     Volunteer,
     Weights,
 )
-from matcher.pipeline import match, match_document, prepare, solve
+from matcher.pipeline import match, match_document, prepare, price_of_stability, solve
 from matcher.problem import Problem, compile_problem
 from matcher.recommend import Recommendation
 from matcher.records import load_document, parse_document
@@ -84,6 +84,7 @@ __all__ = [
     "parse_document",
     "parse_problem",
     "prepare",
+    "price_of_stability",
     "problem_from_tables",
     "rematch",
     "solve",

@@ -96,7 +96,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     timer = StageTimer(progress)
     with timer("read+validate"):
         problem = _load(args)
-    result = solve(problem, backend=args.backend, timer=timer)
+    result = solve(problem, backend=args.backend, timer=timer, mode=args.mode)
     with timer("write"):
         _emit(_result_text(result, args), args.output)
     if progress is not None:
@@ -185,7 +185,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print(f"matcher: {line}", file=sys.stderr)
     proof = {
         True: "optimal (LP-dual certificate checked)",
-        None: "optimal per MILP solver",
+        None: "optimal per MILP solver"
+        if result_doc.get("certificate", {}).get("kind") == "milp"
+        else f"no optimality claim ({result_doc.get('status')} mode)",
         False: "NOT proven optimal",
     }
     print(f"{'feasible' if report.feasible else 'INFEASIBLE'}; {proof[report.optimal]}")
@@ -246,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     _problem_arguments(solve)
     solve.add_argument("-o", "--output", help="result file (default: standard output)")
     _result_arguments(solve)
+    solve.add_argument(
+        "--mode",
+        choices=["optimal", "stable", "first_come"],
+        default="optimal",
+        help="optimal (default, certified), or the stable / first-come dispatch for comparison",
+    )
     solve.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
     solve.set_defaults(func=_cmd_solve)
 

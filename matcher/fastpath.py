@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from matcher.errors import InputError, InputIssue
 from matcher.models import MAX_PREFERENCE_GROUPS, Activity, Policy, Volunteer
-from matcher.problem import Columns, Problem, assemble, compile_problem, to_micros
+from matcher.problem import NO_SIGNUP, Columns, Problem, assemble, compile_problem, to_micros
 from matcher.records import _issues_from, _list_adapter, coerce_policy, parse_document, read_bytes, read_json
 
 __all__ = ["compile_records", "load_problem", "parse_problem"]
@@ -122,6 +122,10 @@ def _add_volunteer(c: Columns, r: Any, times: _Times) -> bool:
         return False
     if r.get("history") is not None:
         return False  # rare and nested: the model checks and records it
+    signup = r.get("signed_up_at")
+    signup_micros = times.micros(signup) if signup is not None else NO_SIGNUP
+    if signup_micros is None:
+        return False
     skills = r.get("skills", {})
     if type(skills) is not dict or not all(_is_id(k) and _is_int(v, 1, 5) for k, v in skills.items()):
         return False
@@ -154,6 +158,7 @@ def _add_volunteer(c: Columns, r: Any, times: _Times) -> bool:
     c.vol_travel.append(float(travel) if travel is not None else math.inf)
     c.vol_max_activities.append(most)
     c.vol_always.append(availability is None)
+    c.vol_signup.append(signup_micros)
     c.vol_groups.append(len(groups))
     for name, level in skills.items():
         c.skill_owner.append(i)

@@ -139,7 +139,7 @@ class Volunteer(BaseModel):
     ``availability`` omitted or ``None`` means always available; ``[]`` means never.
     ``preferences`` ranks activity ids, most wanted first; an element that is itself a list is a
     tie group whose members share one rank. ``history`` lists past services (see the README's
-    "Ratings and reliability").
+    "Ratings and reliability"). ``signed_up_at`` orders volunteers in ``first_come`` mode.
     """
 
     model_config = _CONFIG
@@ -152,6 +152,7 @@ class Volunteer(BaseModel):
     max_activities: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
     preferences: list[Id | list[Id]] | None = None
     history: list[Service] | None = None
+    signed_up_at: Instant | None = None
 
     @field_validator("preferences")
     @classmethod

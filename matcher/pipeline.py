@@ -19,8 +19,9 @@ import numpy.typing as npt
 from matcher.candidates import Edges, candidate_edges
 from matcher.certificate import check_duals, rational_duals
 from matcher.costs import CostTerms, Objective, objective_weights, pair_costs
-from matcher.errors import SolverError
+from matcher.errors import InputError, SolverError
 from matcher.models import Activity, Policy, ProblemDocument, Volunteer
+from matcher.modes import MODES, Mode
 from matcher.problem import Problem, compile_problem
 from matcher.progress import StageTimer
 from matcher.records import coerce_activities, coerce_policy, coerce_volunteers
@@ -31,7 +32,16 @@ from matcher.solvers.overlap import OverlapOutcome, resolve_overlaps
 from matcher.sparsify import solve_flow
 from matcher.tiebreak import canonical_selection, tie_keys
 
-__all__ = ["combined_objective", "flow_input", "match", "match_document", "prepare", "solve", "solve_edges"]
+__all__ = [
+    "combined_objective",
+    "flow_input",
+    "match",
+    "match_document",
+    "prepare",
+    "price_of_stability",
+    "solve",
+    "solve_edges",
+]
 
 I64 = npt.NDArray[np.int64]
 
@@ -65,7 +75,12 @@ def prepare(p: Problem) -> tuple[Edges, CostTerms, Objective]:
 
 
 def solve(
-    p: Problem, *, backend: str | None = None, sparsify: bool | None = None, timer: StageTimer | None = None
+    p: Problem,
+    *,
+    backend: str | None = None,
+    sparsify: bool | None = None,
+    timer: StageTimer | None = None,
+    mode: Mode = "optimal",
 ) -> MatchResult:
     """Solve a compiled problem to proven optimality.
 
@@ -80,14 +95,21 @@ def solve(
         decides by size, True or False forces it. The objective is the same either way.
     timer:
         Collects seconds per stage; pass one with a listener for progress output.
+    mode:
+        ``"optimal"`` (default), or ``"stable"`` / ``"first_come"`` for comparison
+        (:mod:`matcher.modes`; their results carry no optimality certificate).
 
     """
     timer = timer if timer is not None else StageTimer()
+    if mode not in MODES:
+        raise InputError.single("policy", "", "mode", f"unknown mode; expected one of {', '.join(MODES)}", "mode")
     with timer("candidates"):
         edges = candidate_edges(p)
     with timer("costs"):
         costs = pair_costs(p, edges)
         objective = combined_objective(p, edges, costs)
+    if mode != "optimal":
+        return _solve_mode(p, edges, costs, mode, timer)
     return solve_edges(p, edges, costs, objective, backend=backend, sparsify=sparsify, timer=timer)
 
 
@@ -131,6 +153,29 @@ def solve_edges(
             plan = overbook(result, p.policy.target_fill_probability, p.policy.max_overbook)
         result = replace(result, overbooking=plan)
     return result
+
+
+def _solve_mode(p: Problem, edges: Edges, costs: CostTerms, mode: Mode, timer: StageTimer) -> MatchResult:
+    from matcher.modes import blocking_pairs, first_come_selection, preference_orders, stable_selection
+
+    with timer("solve"):
+        orders = preference_orders(p, edges, costs)
+        select = stable_selection if mode == "stable" else first_come_selection
+        chosen = select(p, edges, orders)
+    zero_v, zero_a = np.zeros(p.n_volunteers, dtype=np.int64), np.zeros(p.n_activities, dtype=np.int64)
+    certificate = Certificate("none", 0, 0, zero_v, zero_a)
+    with timer("result"):
+        name = "deferred_acceptance" if mode == "stable" else "first_come"
+        result = replace(build_result(p, edges, costs, chosen, name, certificate, timer.seconds), status=mode)
+        result.metrics["blocking_pairs"] = blocking_pairs(result, orders)
+    return result
+
+
+def price_of_stability(p: Problem, *, backend: str | None = None) -> dict[str, Any]:
+    """Fill, cost and blocking pairs of the optimal and the stable matching of ``p``, and their ratios."""
+    from matcher.modes import stability_report
+
+    return stability_report(solve(p, backend=backend), solve(p, mode="stable"))
 
 
 def _certify(
@@ -177,11 +222,13 @@ def match(
     backend: str | None = None,
     sparsify: bool | None = None,
     timer: StageTimer | None = None,
+    mode: Mode = "optimal",
 ) -> MatchResult:
     """Match volunteers to menu activities, exactly optimally, with a certificate.
 
     Accepts model objects or plain mappings following the JSON contract. Raises
-    :class:`~matcher.errors.InputError` (naming record ids and fields) on bad input.
+    :class:`~matcher.errors.InputError` (naming record ids and fields) on bad input. ``mode``
+    selects the stable or first-come dispatch instead, for comparison (see :func:`solve`).
 
     >>> import matcher
     >>> r = matcher.match(
@@ -199,7 +246,7 @@ def match(
         pol = coerce_policy(policy)
     with timer("compile"):
         problem = compile_problem(vols, acts, pol)
-    return solve(problem, backend=backend, sparsify=sparsify, timer=timer)
+    return solve(problem, backend=backend, sparsify=sparsify, timer=timer, mode=mode)
 
 
 def match_document(

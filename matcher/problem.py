@@ -22,7 +22,7 @@ import numpy.typing as npt
 from matcher.errors import InputError, InputIssue
 from matcher.models import Activity, Policy, Volunteer
 
-__all__ = ["Columns", "Problem", "assemble", "compile_problem", "to_micros"]
+__all__ = ["NO_SIGNUP", "Columns", "Problem", "assemble", "compile_problem", "to_micros"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -53,7 +53,8 @@ class Problem:
     locations are NaN, a missing personal travel limit is ``inf``. ``act_organization[j]`` indexes
     ``organization_names`` (sorted), -1 where the activity names no organisation; it is reported
     on, never used for matching. History (CSR by volunteer, sorted): ``hist_day`` in days since
-    the epoch, ``hist_attended``, ``hist_rating`` (0 = not rated).
+    the epoch, ``hist_attended``, ``hist_rating`` (0 = not rated). ``vol_signup`` is the sign-up
+    time (int64 max when not given).
     """
 
     policy: Policy
@@ -86,6 +87,7 @@ class Problem:
     req_level: I32
     organization_names: tuple[str, ...]
     act_organization: I32
+    vol_signup: I64
     hist_ptr: I64
     hist_day: I64
     hist_attended: B
@@ -202,6 +204,7 @@ class Columns:
     vol_max_activities: list[int] = field(default_factory=list)
     vol_always: list[bool] = field(default_factory=list)
     vol_groups: list[int] = field(default_factory=list)
+    vol_signup: list[int] = field(default_factory=list)
     skill_owner: list[int] = field(default_factory=list)
     skill_name: list[str] = field(default_factory=list)
     skill_level: list[int] = field(default_factory=list)
@@ -236,6 +239,7 @@ class Columns:
         self.vol_travel.append(v.max_travel_km if v.max_travel_km is not None else _INF)
         self.vol_max_activities.append(v.max_activities)
         self.vol_always.append(v.availability is None)
+        self.vol_signup.append(to_micros(v.signed_up_at) if v.signed_up_at is not None else NO_SIGNUP)
         for name, level in v.skills.items():
             self.skill_owner.append(i)
             self.skill_name.append(name)
@@ -275,6 +279,8 @@ class Columns:
 
 
 _NAN = float("nan")
+#: ``vol_signup`` of a volunteer without ``signed_up_at``: after everyone who gave one.
+NO_SIGNUP = 2**63 - 1
 _INF = float("inf")
 
 
@@ -377,6 +383,7 @@ def assemble(c: Columns, policy: Policy) -> Problem:
         req_level=np.asarray(c.req_level, dtype=np.int32)[req_order],
         organization_names=organization_names,
         act_organization=by_act(act_org, np.int32),
+        vol_signup=by_vol(c.vol_signup, np.int64),
         hist_ptr=hist_ptr,
         hist_day=hist_day[hist_order],
         hist_attended=hist_attended[hist_order],

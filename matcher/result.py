@@ -34,7 +34,8 @@ __all__ = ["Assignment", "Certificate", "MatchResult", "ObjectiveValue", "Unassi
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
-Status = Literal["optimal"]
+#: ``optimal``: the certified optimum; ``stable`` / ``first_come``: the other modes (:mod:`matcher.modes`).
+Status = Literal["optimal", "stable", "first_come"]
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,10 @@ class Certificate:
     ``denominator``. Checked by :func:`matcher.verify`.
     ``kind="milp"``: the no-overlap rule needed branch and bound; HiGHS proved optimality, and
     ``dual_objective`` is the flow relaxation's bound, which the solution may fall short of.
+    ``kind="none"``: a ``stable`` or ``first_come`` result, which makes no optimality claim.
     """
 
-    kind: Literal["lp_dual", "milp"]
+    kind: Literal["lp_dual", "milp", "none"]
     scale: int
     dual_objective: int
     volunteer_prices: I64
@@ -257,6 +259,12 @@ class MatchResult:
         from matcher.recommend import waitlist
 
         return waitlist(self, activity_id, k)
+
+    def blocking_pairs(self) -> int:
+        """Eligible pairs that would rather be together (see :func:`matcher.modes.blocking_pairs`)."""
+        from matcher.modes import blocking_pairs
+
+        return blocking_pairs(self)
 
     def service_hours(self) -> tuple[ServiceHours, ...]:
         """Hours assigned per volunteer (see :func:`matcher.report.service_hours`)."""

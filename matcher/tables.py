@@ -190,6 +190,7 @@ _VOLUNTEER_CELLS: dict[str, Callable[[Any], Any]] = {
     "availability": _availability,
     "preferences": _preferences,
     "history": _history,
+    "signed_up_at": _instant,
 }
 _ACTIVITY_CELLS: dict[str, Callable[[Any], Any]] = {
     "id": _same,

@@ -31,7 +31,8 @@ class Verification:
     """What :func:`verify` found.
 
     ``optimal`` is True when the LP-dual certificate closes the gap exactly, False when it does not,
-    and None when optimality rests on the MILP solver's own proof (no-overlap components).
+    and None when optimality rests on the MILP solver's own proof (no-overlap components) or is
+    not claimed (``stable`` and ``first_come`` results).
     """
 
     feasible: bool
@@ -133,6 +134,9 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
         denominator = 1
     check = check_duals(fi, chosen, u, y, cliques, denominator)
     optimal: bool | None
+    if cert.get("kind") == "none" and doc.get("status") in ("stable", "first_come"):
+        # The comparison modes claim feasibility only.
+        return Verification(feasible, None, tuple(problems), check.primal, 0)
     if clique_problems:
         optimal = False
     elif cert.get("scale") != objective.scale:

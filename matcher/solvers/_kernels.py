@@ -1,4 +1,4 @@
-"""Compiled kernels (numba) for the loops that cannot be vectorised: shortest paths on residual networks.
+"""Compiled kernels (numba) for the loops that cannot be vectorised: shortest paths, proposal rounds.
 
 Kept to plain arrays in, plain arrays out, so that every result is re-checked by numpy code
 (:func:`matcher.certificate.check_duals`) and a kernel bug can never produce a false certificate.
@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["UNREACHABLE", "label_correcting"]
+__all__ = ["UNREACHABLE", "deferred_acceptance", "first_come", "label_correcting"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -87,3 +87,78 @@ def label_correcting(tails: I64, heads: I64, costs: I64, n_nodes: int, source: i
         UNREACHABLE,
     )
     return np.asarray(dist, dtype=np.int64) if ok else None
+
+
+@njit(cache=True)
+def deferred_acceptance(
+    vol_ptr: I64, by_volunteer: I64, edge_vol: I64, edge_act: I64, act_rank: I64, slots: I64
+) -> npt.NDArray[np.bool_]:  # pragma: no cover - compiled
+    """Volunteer-proposing deferred acceptance, one place per volunteer (see :mod:`matcher.modes`)."""
+    n_vol = len(vol_ptr) - 1
+    slot_ptr = np.zeros(len(slots) + 1, dtype=np.int64)
+    for a in range(len(slots)):
+        slot_ptr[a + 1] = slot_ptr[a] + slots[a]
+    held = np.full(slot_ptr[-1], -1, dtype=np.int64)
+    count = np.zeros(len(slots), dtype=np.int64)
+    nxt = vol_ptr[:-1].copy()
+    stack = np.arange(n_vol - 1, -1, -1).astype(np.int64)
+    top = n_vol
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        while nxt[v] < vol_ptr[v + 1]:
+            e = by_volunteer[nxt[v]]
+            nxt[v] += 1
+            a = edge_act[e]
+            base = slot_ptr[a]
+            if count[a] < slots[a]:
+                held[base + count[a]] = e
+                count[a] += 1
+                break
+            worst = 0
+            for i in range(1, slots[a]):
+                if act_rank[held[base + i]] > act_rank[held[base + worst]]:
+                    worst = i
+            if act_rank[e] < act_rank[held[base + worst]]:
+                loser = held[base + worst]
+                held[base + worst] = e
+                stack[top] = edge_vol[loser]
+                top += 1
+                break
+    chosen = np.zeros(len(edge_vol), dtype=np.bool_)
+    for i in range(len(held)):
+        if held[i] >= 0:
+            chosen[held[i]] = True
+    return chosen
+
+
+@njit(cache=True)
+def first_come(
+    order: I64, vol_ptr: I64, by_volunteer: I64, edge_act: I64, capacity: I64, most: I64, start: I64, end: I64
+) -> npt.NDArray[np.bool_]:  # pragma: no cover - compiled
+    """Volunteers in ``order`` take their best open, non-clashing places (see :mod:`matcher.modes`)."""
+    chosen = np.zeros(len(edge_act), dtype=np.bool_)
+    filled = np.zeros(len(capacity), dtype=np.int64)
+    mine = np.zeros(max(int(most.max()) if len(most) else 1, 1), dtype=np.int64)
+    for v in order:
+        taken = 0
+        for k in range(vol_ptr[v], vol_ptr[v + 1]):
+            if taken >= most[v]:
+                break
+            e = by_volunteer[k]
+            a = edge_act[e]
+            if filled[a] >= capacity[a]:
+                continue
+            clash = False
+            for i in range(taken):
+                b = mine[i]
+                if start[a] < end[b] and start[b] < end[a]:
+                    clash = True
+                    break
+            if clash:
+                continue
+            chosen[e] = True
+            filled[a] += 1
+            mine[taken] = a
+            taken += 1
+    return chosen
