@@ -1,6 +1,6 @@
 """Candidate edges: every eligible (volunteer, activity) pair, as sorted COO arrays.
 
-The four eligibility rules (README, "Eligibility") are applied as vectorised filters over seed
+The five eligibility rules (README, "Eligibility") are applied as vectorised filters over seed
 pairs. Seeds come from indexes, never from a dense volunteers x activities product: under
 ``selection="strict"`` the preference list itself, otherwise a KD-tree range query for activities
 held in a place and, for online activities, the volunteers holding the activity's rarest required
@@ -27,6 +27,7 @@ __all__ = [
     "Edges",
     "SkillTable",
     "candidate_edges",
+    "membership_check",
     "preference_ranks",
     "skill_check",
     "sorted_lookup",
@@ -187,6 +188,28 @@ def time_check(p: Problem, vol: I64, act: I64, index: TimeIndex | None = None) -
     return ok
 
 
+def membership_check(p: Problem, vol: I64, act: I64) -> B:
+    """Rule 5 on pairs: an activity that is ``members_only`` admits members of a listed organisation."""
+    ok = ~p.act_members_only[act]
+    todo = np.flatnonzero(~ok)
+    if len(todo) == 0:
+        return ok
+    n_codes = np.int64(max(len(p.membership_names), 1))
+    owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_org_ptr))
+    held = owner * n_codes + p.vol_org_code  # sorted: CSR by volunteer, codes sorted within
+    v, a = vol[todo], act[todo]
+    n_listed = np.diff(p.act_member_ptr)[a]
+    member = np.zeros(len(todo), dtype=bool)
+    # One pass per listed position, as for skill requirements: lists are short.
+    for j in range(int(n_listed.max(initial=0))):
+        rows = np.flatnonzero(n_listed > j)
+        code = p.act_member_code[p.act_member_ptr[a[rows]] + j].astype(np.int64)
+        _, found = sorted_lookup(held, v[rows] * n_codes + code)
+        member[rows] |= found
+    ok[todo] = member
+    return ok
+
+
 def travel_check(p: Problem, vol: I64, act: I64) -> tuple[B, F64]:
     """Rule 3 on pairs: return (reachable, distance in km; 0 for online activities)."""
     dist = np.zeros(len(vol), dtype=np.float64)
@@ -281,10 +304,10 @@ CHUNK_PAIRS = 2_000_000
 def _eligible(
     p: Problem, seeds: Callable[[], tuple[I64, I64]], skills: SkillTable, times: TimeIndex
 ) -> tuple[I64, I64, I64, F64]:
-    """Apply the skill, time and travel rules to one group of seed pairs (cheapest filter first)."""
+    """Apply the skill, membership, time and travel rules to one group of seed pairs (cheapest first)."""
     vol, act = seeds()
     skills_ok, surplus = skill_check(p, vol, act, skills)
-    keep = np.flatnonzero(skills_ok)
+    keep = np.flatnonzero(skills_ok & membership_check(p, vol, act))
     vol, act, surplus = vol[keep], act[keep], surplus[keep]
     keep = np.flatnonzero(time_check(p, vol, act, times))
     vol, act, surplus = vol[keep], act[keep], surplus[keep]
@@ -294,7 +317,7 @@ def _eligible(
 
 
 def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int | None = None) -> Edges:
-    """Return every pair that passes all four eligibility rules, sorted by (volunteer, activity).
+    """Return every pair that passes all five eligibility rules, sorted by (volunteer, activity).
 
     Seed pairs are produced and filtered in groups of about ``chunk_pairs``, on ``workers``
     threads (default: one per core, at most 2; numpy and the KD-tree release the GIL in the

@@ -4,8 +4,9 @@
 it filters and forgets. Explanations and the activity funnel need each rule's verdict on pairs
 that were never candidates. :func:`diagnose` evaluates the same rule functions
 (:func:`~matcher.candidates.skill_check`, :func:`~matcher.candidates.time_check`,
-:func:`~matcher.candidates.travel_check`) on arbitrary pairs, vectorised, so the verdicts agree
-with the candidate edges by construction (one definition per rule; a test checks the agreement).
+:func:`~matcher.candidates.travel_check`, :func:`~matcher.candidates.membership_check`) on
+arbitrary pairs, vectorised, so the verdicts agree with the candidate edges by construction (one
+definition per rule; a test checks the agreement).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from matcher.candidates import preference_ranks, skill_check, time_check, travel_check
+from matcher.candidates import membership_check, preference_ranks, skill_check, time_check, travel_check
 from matcher.problem import Problem
 
 __all__ = ["RULES", "Diagnosis", "diagnose"]
@@ -26,7 +27,7 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 #: The eligibility rules by name, in the order the activity funnel applies them.
-RULES = ("travel", "skills", "time", "selection")
+RULES = ("travel", "skills", "time", "selection", "membership")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +40,7 @@ class Diagnosis:
     skills: B
     time: B
     selection: B
+    membership: B
     distance_km: F64
     limit_km: F64
     rank: I32
@@ -46,7 +48,7 @@ class Diagnosis:
     @property
     def eligible(self) -> B:
         """Pairs that pass every rule (exactly the candidate edges among them)."""
-        return self.travel & self.skills & self.time & self.selection
+        return self.travel & self.skills & self.time & self.selection & self.membership
 
     def passes(self, rule: str) -> B:
         """The verdicts of one rule by name (see :data:`RULES`)."""
@@ -83,6 +85,7 @@ def diagnose(p: Problem, vol: I64, act: I64) -> Diagnosis:
         skills=skills_ok,
         time=time_check(p, vol, act),
         selection=selection_ok,
+        membership=membership_check(p, vol, act),
         distance_km=dist_km,
         limit_km=np.minimum(p.vol_max_travel_km[vol], p.policy.max_travel_km),
         rank=rank,

@@ -134,7 +134,8 @@ _FUNNEL_LABELS = {
     "travel": "within travel range",
     "skills": "with the required skills",
     "time": "available for the whole activity",
-    "selection": "allowed by the selection policy (eligible)",
+    "selection": "allowed by the selection policy",
+    "membership": "members of an admitted organisation (eligible)",
     "free": "not used elsewhere",
     "assigned": "assigned",
 }
@@ -215,6 +216,15 @@ def _selection_failure() -> RuleFailure:
     return RuleFailure("selection", message, {"selection": "strict"}, {"kind": "rank_activity"})
 
 
+def _membership_failure(result: MatchResult, v: int, a: int) -> RuleFailure:
+    p = result.problem
+    admitted = [p.membership_names[k] for k in p.act_member_code[p.act_member_ptr[a] : p.act_member_ptr[a + 1]]]
+    yours = [p.membership_names[k] for k in p.vol_org_code[p.vol_org_ptr[v] : p.vol_org_ptr[v + 1]]]
+    message = "only members of " + ", ".join(admitted) + " may take part, and you belong to none of them"
+    facts = {"members_only": admitted, "your_organizations": yours}
+    return RuleFailure("membership", message, facts, {"kind": "join_organization", "any_of": admitted})
+
+
 def _failures(result: MatchResult, d: Diagnosis, k: int) -> tuple[RuleFailure, ...]:
     v, a = int(d.vol[k]), int(d.act[k])
     out: list[RuleFailure] = []
@@ -227,6 +237,8 @@ def _failures(result: MatchResult, d: Diagnosis, k: int) -> tuple[RuleFailure, .
             out.append(_skills_failure(result, v, a))
         elif rule == "time":
             out.append(_time_failure(result, v, a))
+        elif rule == "membership":
+            out.append(_membership_failure(result, v, a))
         else:
             out.append(_selection_failure())
     return tuple(out)
@@ -405,8 +417,9 @@ def explain_activity(result: MatchResult, activity_id: str) -> ActivityExplanati
     """The funnel of one activity: how many volunteers pass each rule in turn, and who is left.
 
     Steps: the whole pool, within travel range, with the skills, available, allowed by the
-    selection policy (= eligible; equals the activity's candidate edges), not used elsewhere
-    (assigned here, or with a free slot and no overlapping assignment), assigned.
+    selection policy, members of an admitted organisation (= eligible; equals the activity's
+    candidate edges), not used elsewhere (assigned here, or with a free slot and no overlapping
+    assignment), assigned.
     """
     p, edges = result.problem, result.edges
     a = p.activity_row(activity_id)

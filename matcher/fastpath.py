@@ -116,12 +116,26 @@ def _preference_groups(value: Any) -> list[list[str]] | None:
     return groups
 
 
+def _distinct_ids(value: Any, *, empty_ok: bool) -> list[str] | None:
+    """A plain list of distinct ids (absent/null counts as empty); None when the model must judge."""
+    if value is None:
+        return []
+    if type(value) is not list or not all(_is_id(x) for x in value) or len(set(value)) != len(value):
+        return None
+    if not value and not empty_ok:
+        return None
+    return value
+
+
 def _add_volunteer(c: Columns, r: Any, times: _Times) -> bool:
     """Append ``r`` if it plainly meets the contract; False (nothing appended) leaves it to the models."""
     if type(r) is not dict or not r.keys() <= _VOLUNTEER_FIELDS or not _is_id(r.get("id")):
         return False
     if r.get("history") is not None:
         return False  # rare and nested: the model checks and records it
+    orgs = _distinct_ids(r.get("organizations"), empty_ok=True)
+    if orgs is None:
+        return False
     signup = r.get("signed_up_at")
     signup_micros = times.micros(signup) if signup is not None else NO_SIGNUP
     if signup_micros is None:
@@ -159,6 +173,9 @@ def _add_volunteer(c: Columns, r: Any, times: _Times) -> bool:
     c.vol_max_activities.append(most)
     c.vol_always.append(availability is None)
     c.vol_signup.append(signup_micros)
+    for org in orgs:
+        c.org_owner.append(i)
+        c.org_name.append(org)
     c.vol_groups.append(len(groups))
     for name, level in skills.items():
         c.skill_owner.append(i)
@@ -207,6 +224,9 @@ def _add_activity(c: Columns, r: Any, times: _Times) -> bool:
     priority: Any = r.get("priority", 1)
     if requirements is None or not _is_int(capacity, 1, 100_000) or not _is_int(priority, 1, 1000):
         return False
+    members = _distinct_ids(r.get("members_only"), empty_ok=False)
+    if members is None:
+        return False
 
     j = len(c.act_ids)
     c.act_ids.append(r["id"])
@@ -217,6 +237,10 @@ def _add_activity(c: Columns, r: Any, times: _Times) -> bool:
     c.act_capacity.append(capacity)
     c.act_priority.append(priority)
     c.act_organization.append(r.get("organization"))
+    c.act_members_only.append(r.get("members_only") is not None)
+    for org in members:
+        c.member_owner.append(j)
+        c.member_name.append(org)
     for skill, level in requirements:
         c.req_owner.append(j)
         c.req_name.append(skill)

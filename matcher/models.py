@@ -59,6 +59,12 @@ def _iso_datetime_only(value: Any) -> Any:
     return value
 
 
+def _distinct_organisations(cls: type[BaseModel], orgs: list[str] | None) -> list[str] | None:
+    if orgs is not None and len(set(orgs)) != len(orgs):
+        raise ValueError("an organisation is listed more than once")
+    return orgs
+
+
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -153,6 +159,9 @@ class Volunteer(BaseModel):
     preferences: list[Id | list[Id]] | None = None
     history: list[Service] | None = None
     signed_up_at: Instant | None = None
+    organizations: list[Id] | None = None
+
+    _distinct_organizations = field_validator("organizations")(_distinct_organisations)
 
     @field_validator("preferences")
     @classmethod
@@ -180,7 +189,11 @@ class Volunteer(BaseModel):
 
 
 class Activity(BaseModel):
-    """A menu item: what, when, where, how many people and which skills."""
+    """A menu item: what, when, where, how many people and which skills.
+
+    ``members_only`` restricts it to volunteers who belong to one of the listed organisations
+    (a volunteer's ``organizations``).
+    """
 
     model_config = _CONFIG
 
@@ -194,8 +207,10 @@ class Activity(BaseModel):
     requirements: list[Requirement] = Field(default_factory=list)
     capacity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
     priority: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
+    members_only: Annotated[list[Id], Field(min_length=1)] | None = None
 
     _end_after_start = field_validator("end")(_end_after_start)
+    _distinct_members = field_validator("members_only")(_distinct_organisations)
 
     @field_validator("requirements")
     @classmethod

@@ -54,7 +54,8 @@ class Problem:
     ``organization_names`` (sorted), -1 where the activity names no organisation; it is reported
     on, never used for matching. History (CSR by volunteer, sorted): ``hist_day`` in days since
     the epoch, ``hist_attended``, ``hist_rating`` (0 = not rated). ``vol_signup`` is the sign-up
-    time (int64 max when not given).
+    time (int64 max when not given). Memberships (CSR, codes into ``membership_names``): each
+    volunteer's ``organizations`` and, for ``members_only`` activities, the organisations admitted.
     """
 
     policy: Policy
@@ -88,6 +89,12 @@ class Problem:
     organization_names: tuple[str, ...]
     act_organization: I32
     vol_signup: I64
+    membership_names: tuple[str, ...]
+    vol_org_ptr: I64
+    vol_org_code: I32
+    act_members_only: B
+    act_member_ptr: I64
+    act_member_code: I32
     hist_ptr: I64
     hist_day: I64
     hist_attended: B
@@ -205,6 +212,8 @@ class Columns:
     vol_always: list[bool] = field(default_factory=list)
     vol_groups: list[int] = field(default_factory=list)
     vol_signup: list[int] = field(default_factory=list)
+    org_owner: list[int] = field(default_factory=list)
+    org_name: list[str] = field(default_factory=list)
     skill_owner: list[int] = field(default_factory=list)
     skill_name: list[str] = field(default_factory=list)
     skill_level: list[int] = field(default_factory=list)
@@ -226,6 +235,9 @@ class Columns:
     act_capacity: list[int] = field(default_factory=list)
     act_priority: list[int] = field(default_factory=list)
     act_organization: list[str | None] = field(default_factory=list)
+    act_members_only: list[bool] = field(default_factory=list)
+    member_owner: list[int] = field(default_factory=list)
+    member_name: list[str] = field(default_factory=list)
     req_owner: list[int] = field(default_factory=list)
     req_name: list[str] = field(default_factory=list)
     req_level: list[int] = field(default_factory=list)
@@ -240,6 +252,9 @@ class Columns:
         self.vol_max_activities.append(v.max_activities)
         self.vol_always.append(v.availability is None)
         self.vol_signup.append(to_micros(v.signed_up_at) if v.signed_up_at is not None else NO_SIGNUP)
+        for org in v.organizations or ():
+            self.org_owner.append(i)
+            self.org_name.append(org)
         for name, level in v.skills.items():
             self.skill_owner.append(i)
             self.skill_name.append(name)
@@ -272,6 +287,10 @@ class Columns:
         self.act_capacity.append(a.capacity)
         self.act_priority.append(a.priority)
         self.act_organization.append(a.organization)
+        self.act_members_only.append(a.members_only is not None)
+        for org in a.members_only or ():
+            self.member_owner.append(j)
+            self.member_name.append(org)
         for r in a.requirements:
             self.req_owner.append(j)
             self.req_name.append(r.skill)
@@ -333,6 +352,12 @@ def assemble(c: Columns, policy: Policy) -> Problem:
     hist_ptr, hist_order = _owner_csr(
         c.hist_owner, vol_rank, n_v, hist_day, hist_attended.astype(np.int64), hist_rating
     )
+    membership_names = tuple(sorted(set(c.org_name) | set(c.member_name)))
+    member_code = {o: k for k, o in enumerate(membership_names)}
+    vol_org_code = np.array([member_code[o] for o in c.org_name], dtype=np.int64)
+    act_member_code = np.array([member_code[o] for o in c.member_name], dtype=np.int64)
+    vol_org_ptr, vol_org_order = _owner_csr(c.org_owner, vol_rank, n_v, vol_org_code)
+    act_member_ptr, act_member_order = _owner_csr(c.member_owner, act_rank, n_a, act_member_code)
     organization_names = tuple(sorted({o for o in c.act_organization if o is not None}))
     org_code = {o: k for k, o in enumerate(organization_names)}
     act_org = [org_code[o] if o is not None else -1 for o in c.act_organization]
@@ -384,6 +409,12 @@ def assemble(c: Columns, policy: Policy) -> Problem:
         organization_names=organization_names,
         act_organization=by_act(act_org, np.int32),
         vol_signup=by_vol(c.vol_signup, np.int64),
+        membership_names=membership_names,
+        vol_org_ptr=vol_org_ptr,
+        vol_org_code=vol_org_code[vol_org_order].astype(np.int32),
+        act_members_only=by_act(c.act_members_only, np.bool_),
+        act_member_ptr=act_member_ptr,
+        act_member_code=act_member_code[act_member_order].astype(np.int32),
         hist_ptr=hist_ptr,
         hist_day=hist_day[hist_order],
         hist_attended=hist_attended[hist_order],

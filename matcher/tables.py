@@ -16,6 +16,8 @@ requirements    ``skill`` or ``skill:min_level`` joined     ``急救:2;驾驶``
                 by ``;``
 history         ``date:outcome`` or ``date:attended:rating`` ``2026-10-01:attended:5;``
                 joined by ``;``                             ``2026-10-08:no_show``
+organizations,  organisation names joined by ``;``          ``红十字会;街道社工站``
+members_only
 =============== =========================================== ==================================
 
 An empty cell (or a null / NaN in a frame) means the field is absent, so its default applies.
@@ -161,6 +163,11 @@ def _requirements(cell: Any) -> Any:
     return out
 
 
+def _id_list(cell: Any) -> Any:
+    items = _items(cell)
+    return cell if items is None else items
+
+
 def _history(cell: Any) -> Any:
     items = _items(cell)
     if items is None:
@@ -191,6 +198,7 @@ _VOLUNTEER_CELLS: dict[str, Callable[[Any], Any]] = {
     "preferences": _preferences,
     "history": _history,
     "signed_up_at": _instant,
+    "organizations": _id_list,
 }
 _ACTIVITY_CELLS: dict[str, Callable[[Any], Any]] = {
     "id": _same,
@@ -204,6 +212,7 @@ _ACTIVITY_CELLS: dict[str, Callable[[Any], Any]] = {
     "capacity": _integer,
     "priority": _integer,
     "requirements": _requirements,
+    "members_only": _id_list,
 }
 #: The columns a volunteers table may have (only ``id`` is required).
 VOLUNTEER_COLUMNS = tuple(_VOLUNTEER_CELLS)

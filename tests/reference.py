@@ -61,7 +61,7 @@ def _rank(vol: dict[str, Any], aid: str) -> int | None:
 
 
 def pair_facts(vol: dict[str, Any], act: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any] | None:
-    """The eligibility of one pair by the four rules; None if ineligible, else its cost facts."""
+    """The eligibility of one pair by the five rules; None if ineligible, else its cost facts."""
     skills = vol.get("skills", {})
     surplus = 0
     for req in act.get("requirements", []):
@@ -85,6 +85,8 @@ def pair_facts(vol: dict[str, Any], act: dict[str, Any], policy: dict[str, Any])
             limit = min(limit, vol["max_travel_km"])
         if distance_km > limit:
             return None
+    if act.get("members_only") is not None and not set(act["members_only"]) & set(vol.get("organizations") or []):
+        return None
     rank = _rank(vol, act["id"])
     selection = policy.get("selection", "prefer")
     if selection == "strict" and rank is None:

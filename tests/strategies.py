@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 BASE = datetime(2026, 12, 7, tzinfo=timezone(timedelta(hours=8)))
 SKILLS = ["急救", "护理", "法律咨询"]
 VOL_IDS = ["v01", "v02", "v03", "志愿者04", "v05", "v06", "v07", "v08", "V09", "v10"]
+ORGS = ["红十字会", "社工站", "团委"]
 ACT_IDS = ["a1", "a2", "助老-3", "a4", "a5", "a6", "a7"]
 CENTRE = (30.27, 120.15)
 
@@ -53,6 +54,8 @@ def activity(draw: st.DrawFn, aid: str) -> dict[str, Any]:
     skills = draw(st.lists(st.sampled_from(SKILLS), unique=True, max_size=2)) if draw(st.booleans()) else []
     if skills:
         act["requirements"] = [{"skill": s, "min_level": draw(st.integers(1, 3))} for s in skills]
+    if draw(st.integers(0, 4)) == 0:
+        act["members_only"] = draw(st.lists(st.sampled_from(ORGS), unique=True, min_size=1, max_size=2))
     return act
 
 
@@ -90,6 +93,8 @@ def volunteer(draw: st.DrawFn, vid: str, act_ids: list[str]) -> dict[str, Any]:
     vol["max_activities"] = draw(st.sampled_from([1, 1, 2, 3, 3]))
     if draw(st.integers(0, 2)) == 0:
         vol["history"] = draw(st.lists(service(), max_size=4))
+    if draw(st.integers(0, 2)) == 0:
+        vol["organizations"] = draw(st.lists(st.sampled_from(ORGS), unique=True, max_size=2))
     if act_ids and draw(st.booleans()):
         picks = draw(st.lists(st.sampled_from(act_ids), unique=True, max_size=len(act_ids)))
         prefs: list[Any] = []

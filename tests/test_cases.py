@@ -330,3 +330,23 @@ def test_load_weight_spreads_work_exactly() -> None:
     for backend in ("ortools", "highs", "networkx"):
         assert objective(solve_doc(doc, backend)) == (2, 3) == brute_force_optimum(doc) == milp_optimum(doc)
         assert_certified(solve_doc(doc, backend))
+
+
+def test_members_only_admits_members_of_a_listed_organisation() -> None:
+    doc = {
+        "volunteers": [
+            {"id": "member", "organizations": ["团委", "红十字会"]},
+            {"id": "outsider", "organizations": ["社工站"], "preferences": ["drill"]},
+            {"id": "nobody", "preferences": ["drill"]},
+        ],
+        "activities": [act("drill", "09:00", "10:00", capacity=3, members_only=["红十字会", "急救协会"])],
+    }
+    result = solve_doc(doc)
+    assert pairs(result) == [("member", "drill")]
+    (why,) = result.explain_volunteer("outsider").activities
+    (failure,) = why.failures
+    assert failure.rule == "membership"
+    assert failure.message == "only members of 急救协会, 红十字会 may take part, and you belong to none of them"
+    assert failure.facts == {"members_only": ["急救协会", "红十字会"], "your_organizations": ["社工站"]}
+    with pytest.raises(matcher.InputError, match="listed more than once"):
+        solve_doc({"volunteers": [{"id": "v", "organizations": ["a", "a"]}], "activities": []})

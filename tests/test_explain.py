@@ -207,6 +207,7 @@ def test_funnel_on_a_hand_checked_activity() -> None:
         ("skills", 3),
         ("time", 2),
         ("selection", 2),
+        ("membership", 2),
         ("free", 1),
         ("assigned", 1),
     ]
@@ -226,6 +227,8 @@ def _apply(vol: dict[str, Any], act: dict[str, Any], change: dict[str, Any]) -> 
         vol["max_travel_km"] = change["to_km"]
     elif kind == "add_location":
         vol["location"] = act["location"]
+    elif kind == "join_organization":
+        vol["organizations"] = [*(vol.get("organizations") or []), change["any_of"][0]]
     else:
         vol["preferences"] = [*(vol.get("preferences") or []), act["id"]]
 
@@ -274,7 +277,7 @@ def test_explanations_match_the_result_and_name_no_one_else(doc: dict[str, Any])
     for a, aid in enumerate(p.activity_ids):
         steps = [s.volunteers for s in result.explain_activity(aid).funnel]
         assert steps == sorted(steps, reverse=True)
-        assert steps[4] == int((edges.act == a).sum())
+        assert steps[5] == int((edges.act == a).sum())
         assert steps[-1] == sum(1 for _, b in chosen if b == a)
 
 

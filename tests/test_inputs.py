@@ -31,8 +31,9 @@ VOL_COLUMNS = [
     "availability",
     "preferences",
     "history",
+    "organizations",
 ]
-ACT_COLUMNS = ["id", "start", "end", "lat", "lon", "capacity", "priority", "requirements"]
+ACT_COLUMNS = ["id", "start", "end", "lat", "lon", "capacity", "priority", "requirements", "members_only"]
 
 
 def via_models(doc: dict[str, Any]) -> Problem:
@@ -65,6 +66,7 @@ def volunteer_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 "availability": availability_cell(v.get("availability")),
                 "preferences": ";".join(g if isinstance(g, str) else "|".join(g) for g in prefs),
                 "history": history_cell(v.get("history")),
+                "organizations": ";".join(v.get("organizations") or []),
             }
         )
     return rows
@@ -95,6 +97,7 @@ def activity_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "capacity": a["capacity"],
             "priority": a.get("priority", ""),
             "requirements": ";".join(f"{r['skill']}:{r.get('min_level', 1)}" for r in a.get("requirements", [])),
+            "members_only": ";".join(a.get("members_only") or []),
         }
         for a in doc["activities"]
     ]
