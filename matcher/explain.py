@@ -14,7 +14,6 @@ per volunteer (the no-overlap rule), or after the overlap step, it is a proven l
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,8 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.costs import COST_TERMS
-from matcher.diagnose import RULES, Diagnosis, diagnose
-from matcher.problem import from_micros
+from matcher.diagnose import RULES, RuleFailure, diagnose, rule_failures
 
 if TYPE_CHECKING:
     from matcher.result import MatchResult
@@ -42,20 +40,6 @@ I64 = npt.NDArray[np.int64]
 
 Outcome = Literal["assigned", "not_assigned", "not_eligible"]
 Reason = Literal["used_elsewhere", "time_conflict", "places_taken", "not_selected"]
-
-
-@dataclass(frozen=True)
-class RuleFailure:
-    """One eligibility rule a pair fails, the facts, and the smallest profile change that passes it.
-
-    ``change`` is None when no change of the volunteer's own profile can pass the rule (for
-    example, when the policy's travel limit, not the volunteer's, is the binding one).
-    """
-
-    rule: str
-    message: str
-    facts: dict[str, Any]
-    change: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -139,109 +123,6 @@ _FUNNEL_LABELS = {
     "free": "not used elsewhere",
     "assigned": "assigned",
 }
-
-
-def _iso(micros: int) -> str:
-    return from_micros(micros).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _km(value: float) -> float:
-    return round(float(value), 3)
-
-
-def _skills_failure(result: MatchResult, v: int, a: int) -> RuleFailure:
-    p = result.problem
-    held = dict(
-        zip(
-            p.vol_skill_code[p.vol_skill_ptr[v] : p.vol_skill_ptr[v + 1]].tolist(),
-            p.vol_skill_level[p.vol_skill_ptr[v] : p.vol_skill_ptr[v + 1]].tolist(),
-            strict=True,
-        )
-    )
-    missing = []
-    for k in range(int(p.req_ptr[a]), int(p.req_ptr[a + 1])):
-        need, have = int(p.req_level[k]), held.get(int(p.req_code[k]), 0)
-        if have < need:
-            missing.append({"skill": p.skill_names[p.req_code[k]], "required_level": need, "your_level": have})
-    parts = [
-        f"requires {m['skill']} level {m['required_level']}, "
-        + (f"you have {m['your_level']}" if m["your_level"] else "you do not have it")
-        for m in missing
-    ]
-    change = {"kind": "raise_skills", "skills": {m["skill"]: m["required_level"] for m in missing}}
-    return RuleFailure("skills", "; ".join(parts), {"missing": missing}, change)
-
-
-def _time_failure(result: MatchResult, v: int, a: int) -> RuleFailure:
-    p = result.problem
-    start, end = int(p.act_start[a]), int(p.act_end[a])
-    gaps, cursor = [], start
-    for w in range(int(p.avail_ptr[v]), int(p.avail_ptr[v + 1])):
-        w_start, w_end = int(p.avail_start[w]), int(p.avail_end[w])
-        if w_end <= cursor or w_start >= end:
-            continue
-        if w_start > cursor:
-            gaps.append((cursor, w_start))
-        cursor = max(cursor, w_end)
-    if cursor < end:
-        gaps.append((cursor, end))
-    windows = [{"start": _iso(s), "end": _iso(e)} for s, e in gaps]
-    message = "you are not available " + ", ".join(f"{w['start']} to {w['end']}" for w in windows)
-    facts = {"activity_start": _iso(start), "activity_end": _iso(end), "uncovered": windows}
-    return RuleFailure("time", message, facts, {"kind": "add_availability", "windows": windows})
-
-
-def _travel_failure(result: MatchResult, d: Diagnosis, k: int) -> RuleFailure:
-    p = result.problem
-    v = int(d.vol[k])
-    limit = float(d.limit_km[k])
-    if not p.vol_has_location[v]:
-        message = "the activity takes place in person and your profile has no location"
-        change = {"kind": "add_location", "within_km": _km(limit)}
-        return RuleFailure("travel", message, {"limit_km": _km(limit)}, change)
-    distance = float(d.distance_km[k])
-    policy_km = p.policy.max_travel_km
-    binding = "policy" if limit >= policy_km else "volunteer"
-    facts = {"distance_km": _km(distance), "limit_km": _km(limit), "limit_set_by": binding}
-    message = f"{_km(distance)} km away, limit {_km(limit)} km" + (" (the policy's)" if binding == "policy" else "")
-    if distance <= policy_km:
-        # Round up to the metre so that the suggested limit really admits the distance.
-        to_km = min(math.ceil(distance * 1000.0) / 1000.0, policy_km)
-        return RuleFailure("travel", message, facts, {"kind": "raise_travel_limit", "to_km": to_km})
-    return RuleFailure("travel", message, facts, None)
-
-
-def _selection_failure() -> RuleFailure:
-    message = "the policy only considers activities you ranked, and you did not rank this one"
-    return RuleFailure("selection", message, {"selection": "strict"}, {"kind": "rank_activity"})
-
-
-def _membership_failure(result: MatchResult, v: int, a: int) -> RuleFailure:
-    p = result.problem
-    admitted = [p.membership_names[k] for k in p.act_member_code[p.act_member_ptr[a] : p.act_member_ptr[a + 1]]]
-    yours = [p.membership_names[k] for k in p.vol_org_code[p.vol_org_ptr[v] : p.vol_org_ptr[v + 1]]]
-    message = "only members of " + ", ".join(admitted) + " may take part, and you belong to none of them"
-    facts = {"members_only": admitted, "your_organizations": yours}
-    return RuleFailure("membership", message, facts, {"kind": "join_organization", "any_of": admitted})
-
-
-def _failures(result: MatchResult, d: Diagnosis, k: int) -> tuple[RuleFailure, ...]:
-    v, a = int(d.vol[k]), int(d.act[k])
-    out: list[RuleFailure] = []
-    for rule in RULES:
-        if d.passes(rule)[k]:
-            continue
-        if rule == "travel":
-            out.append(_travel_failure(result, d, k))
-        elif rule == "skills":
-            out.append(_skills_failure(result, v, a))
-        elif rule == "time":
-            out.append(_time_failure(result, v, a))
-        elif rule == "membership":
-            out.append(_membership_failure(result, v, a))
-        else:
-            out.append(_selection_failure())
-    return tuple(out)
 
 
 def _improvement_gaps(result: MatchResult, v: int, edge_ids: I64) -> tuple[I64 | None, bool]:
@@ -386,7 +267,7 @@ def explain_volunteer(
         rank = int(d.rank[k]) + 1 if d.rank[k] >= 0 else None
         e = edge_of.get(a)
         if e is None:
-            failures = _failures(result, d, k)
+            failures = rule_failures(result.problem, d, k)
             message = "not eligible: " + "; ".join(f.message for f in failures)
             out.append(PairExplanation(p.activity_ids[a], rank, "not_eligible", message, failures))
         elif result.chosen[e]:
