@@ -28,6 +28,7 @@ __all__ = [
     "SkillTable",
     "candidate_edges",
     "membership_check",
+    "positions_within",
     "preference_ranks",
     "skill_check",
     "sorted_lookup",
@@ -86,6 +87,15 @@ def _segment_positions(ptr: I64, owners: I64) -> tuple[I64, I64]:
     slot = np.repeat(np.arange(len(owners), dtype=np.int64), lengths)
     starts = np.repeat(ptr[owners] - np.cumsum(lengths) + lengths, lengths)
     return starts + np.arange(len(slot), dtype=np.int64), slot
+
+
+def positions_within(group: I64, order: I64) -> I64:
+    """Each item's position within its group, given item ids sorted by (group, then any key)."""
+    sorted_group = group[order]
+    first = np.searchsorted(sorted_group, sorted_group, side="left")
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group), dtype=np.int64) - first
+    return rank
 
 
 def sorted_lookup(keys: I64, query: I64) -> tuple[I64, B]:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from matcher.candidates import positions_within
 from matcher.tiebreak import tie_keys
 
 if TYPE_CHECKING:
@@ -59,15 +60,6 @@ class Orders:
     act_rank: I64
 
 
-def _positions(group: I64, order: I64) -> I64:
-    """Position of each edge within its group, given edge ids sorted by (group, preference)."""
-    sorted_group = group[order]
-    first = np.searchsorted(sorted_group, sorted_group, side="left")
-    rank = np.empty(len(group), dtype=np.int64)
-    rank[order] = np.arange(len(group), dtype=np.int64) - first
-    return rank
-
-
 def preference_orders(p: Problem, edges: Edges, costs: CostTerms) -> Orders:
     """Derive both sides' preference orders from the pair costs (see the module docstring)."""
     vol, act = edges.vol.astype(np.int64), edges.act.astype(np.int64)
@@ -76,7 +68,7 @@ def preference_orders(p: Problem, edges: Edges, costs: CostTerms) -> Orders:
     by_volunteer = np.lexsort((act, key, cost, vol))
     by_activity = np.lexsort((vol, key, cost, act))
     vol_ptr = np.searchsorted(vol[by_volunteer], np.arange(p.n_volunteers + 1)).astype(np.int64)
-    return Orders(by_volunteer, vol_ptr, _positions(vol, by_volunteer), _positions(act, by_activity))
+    return Orders(by_volunteer, vol_ptr, positions_within(vol, by_volunteer), positions_within(act, by_activity))
 
 
 def stable_selection(p: Problem, edges: Edges, orders: Orders) -> Mask:

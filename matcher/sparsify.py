@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from matcher.candidates import positions_within
 from matcher.certificate import flow_duals
 from matcher.solvers.base import Backend, FlowInput, Mask
 
@@ -53,12 +54,7 @@ def _rank_within(group: I64, weight: I64) -> I64:
     """Per edge, its position among its group's edges by falling weight (ties: canonical edge order)."""
     span = np.int64(int(weight.max(initial=0)) - int(weight.min(initial=0)) + 1)
     key = group * span + (int(weight.max(initial=0)) - weight)
-    order = np.argsort(key, kind="stable")
-    sorted_group = group[order]
-    first = np.searchsorted(sorted_group, sorted_group, side="left")
-    rank = np.empty(len(group), dtype=np.int64)
-    rank[order] = np.arange(len(group), dtype=np.int64) - first
-    return rank
+    return positions_within(group, np.argsort(key, kind="stable"))
 
 
 def best_edges(fi: FlowInput, per_volunteer: int, per_activity: int) -> Mask:
