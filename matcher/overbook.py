@@ -87,22 +87,14 @@ def overbook(result: MatchResult, target: float, max_overbook: int) -> Overbooki
 
     p, edges = result.problem, result.edges
     show = volunteer_scores(p).show_probability
+    index = result.recommend_index
     chosen_vol = edges.vol[result.chosen].astype(np.int64)
     chosen_act = edges.act[result.chosen].astype(np.int64)
-    load = np.bincount(chosen_vol, minlength=p.n_volunteers)
-    filled = np.bincount(chosen_act, minlength=p.n_activities)
-    team = {a: show[chosen_vol[chosen_act == a]] for a in np.flatnonzero(filled >= p.act_capacity).tolist()}
+    load = index.load
+    team = {a: show[chosen_vol[chosen_act == a]] for a in np.flatnonzero(index.filled >= p.act_capacity).tolist()}
     before = {a: at_least_probability(s, int(p.act_capacity[a])) for a, s in team.items()}
     # A standby volunteer needs a free slot and no clash with their own assignments.
-    start, end = p.act_start[edges.act], p.act_end[edges.act]
-    mine = np.searchsorted(chosen_vol, edges.vol)  # chosen_vol is sorted: edges are by volunteer
-    clash = np.zeros(len(edges), dtype=bool)
-    for k in range(int(load.max(initial=0))):
-        at = mine + k
-        same = (at < len(chosen_vol)) & (chosen_vol[np.minimum(at, len(chosen_vol) - 1)] == edges.vol)
-        other = chosen_act[np.minimum(at, len(chosen_act) - 1)]
-        clash |= same & (p.act_start[other] < end) & (start < p.act_end[other])
-    usable = ~result.chosen & (load[edges.vol] < p.vol_max_activities[edges.vol]) & ~clash
+    usable = ~result.chosen & (load[edges.vol] < p.vol_max_activities[edges.vol]) & ~index.clash
     extra = np.zeros(p.n_activities, dtype=np.int64)
     for a, prob in before.items():
         if prob < target and max_overbook > 0:

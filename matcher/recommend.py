@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.solvers.overlap import clashes_with_chosen
+
 if TYPE_CHECKING:
     from matcher.result import MatchResult
 
@@ -41,12 +43,16 @@ class Recommendation:
 
 @dataclass(frozen=True, eq=False)
 class RecommendIndex:
-    """Per-result arrays the queries share: edges by activity, loads, fills, per-edge busy flag."""
+    """Per-result arrays the queries share: edges by activity, loads, fills, clashes.
+
+    ``clash[e]``: edge ``e``'s activity overlaps one its volunteer already holds.
+    """
 
     by_act: I64
     act_ptr: I64
     load: I64
     filled: I64
+    clash: npt.NDArray[np.bool_]
 
     @classmethod
     def build(cls, result: MatchResult) -> RecommendIndex:
@@ -56,20 +62,9 @@ class RecommendIndex:
         act_ptr = np.searchsorted(edges.act[by_act], np.arange(p.n_activities + 1)).astype(np.int64)
         load = np.bincount(edges.vol[result.chosen], minlength=p.n_volunteers).astype(np.int64)
         filled = np.bincount(edges.act[result.chosen], minlength=p.n_activities).astype(np.int64)
-        return cls(by_act, act_ptr, load, filled)
-
-
-def _clashes(result: MatchResult, vols: I64, start: I64, end: I64) -> npt.NDArray[np.bool_]:
-    """Whether each volunteer ``vols[k]`` holds an assignment overlapping ``[start[k], end[k])``."""
-    p, edges = result.problem, result.edges
-    lo = np.searchsorted(edges.vol, vols)
-    hi = np.searchsorted(edges.vol, vols, side="right")
-    out = np.zeros(len(vols), dtype=bool)
-    for k in np.flatnonzero(hi > lo).tolist():
-        mine = np.arange(lo[k], hi[k])
-        acts = edges.act[mine[result.chosen[mine]]]
-        out[k] = bool(((p.act_start[acts] < end[k]) & (start[k] < p.act_end[acts])).any())
-    return out
+        start, end = p.act_start[edges.act], p.act_end[edges.act]
+        clash = clashes_with_chosen(edges.vol.astype(np.int64), start, end, result.chosen)
+        return cls(by_act, act_ptr, load, filled, clash)
 
 
 def _pick(result: MatchResult, candidates: I64, k: int, other: I64) -> I64:
@@ -113,11 +108,7 @@ def recommend_activities(result: MatchResult, volunteer_id: str, k: int = 10) ->
     lo, hi = np.searchsorted(edges.vol, [v, v + 1])
     mine = np.arange(lo, hi, dtype=np.int64)
     acts = edges.act[mine].astype(np.int64)
-    taken = acts[result.chosen[mine]]
-    clash = ((p.act_start[acts][:, None] < p.act_end[taken]) & (p.act_start[taken] < p.act_end[acts][:, None])).any(
-        axis=1
-    )
-    keep = mine[(index.filled[acts] < p.act_capacity[acts]) & ~result.chosen[mine] & ~clash]
+    keep = mine[(index.filled[acts] < p.act_capacity[acts]) & ~result.chosen[mine] & ~index.clash[mine]]
     best = _pick(result, keep, k, edges.act[keep].astype(np.int64))
     return tuple(
         _recommendation(
@@ -147,20 +138,9 @@ def recommend_volunteers(result: MatchResult, activity_id: str, k: int = 10) -> 
     a = p.activity_row(activity_id)
     mine = index.by_act[index.act_ptr[a] : index.act_ptr[a + 1]]
     vols = edges.vol[mine].astype(np.int64)
-    open_slot = (index.load[vols] < p.vol_max_activities[vols]) & ~result.chosen[mine]
-    mine, vols = mine[open_slot], vols[open_slot]
-    # Rank first and check clashes lazily: only as many volunteers as needed are looked at.
-    ranked = mine[np.lexsort((vols, result.costs.total[mine]))]
-    out: list[int] = []
-    step = max(2 * k, 16)
-    for first in range(0, len(ranked), step):
-        block = ranked[first : first + step]
-        bv = edges.vol[block].astype(np.int64)
-        free = ~_clashes(result, bv, np.full(len(bv), p.act_start[a]), np.full(len(bv), p.act_end[a]))
-        out += block[free].tolist()
-        if len(out) >= k:
-            break
-    return tuple(_recommendation(result, e, p.volunteer_ids[edges.vol[e]], None) for e in out[: max(k, 0)])
+    free = (index.load[vols] < p.vol_max_activities[vols]) & ~result.chosen[mine] & ~index.clash[mine]
+    best = _pick(result, mine[free], k, vols[free])
+    return tuple(_recommendation(result, e, p.volunteer_ids[edges.vol[e]], None) for e in best.tolist())
 
 
 def waitlist(result: MatchResult, activity_id: str, k: int = 5) -> tuple[Recommendation, ...]:

@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import connected_components
 from matcher.errors import SolverError
 from matcher.solvers.base import FlowInput
 
-__all__ = ["ComponentDuals", "OverlapOutcome", "conflicting_volunteers", "resolve_overlaps"]
+__all__ = ["ComponentDuals", "OverlapOutcome", "clashes_with_chosen", "conflicting_volunteers", "resolve_overlaps"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -47,6 +47,24 @@ def conflicting_volunteers(vol: I64, start: I64, end: I64, chosen: Mask) -> I64:
     v, s, e = vol[idx][order], start[idx][order], end[idx][order]
     clash = (v[1:] == v[:-1]) & (s[1:] < e[:-1])
     return np.unique(v[1:][clash])
+
+
+def clashes_with_chosen(vol: I64, start: I64, end: I64, chosen: Mask) -> Mask:
+    """Per edge, whether its activity overlaps one its volunteer holds in ``chosen``.
+
+    ``vol`` must be sorted (edges grouped by volunteer); a chosen edge overlaps itself. One
+    vectorised pass per assignment a volunteer holds, so no loop over volunteers.
+    """
+    held_vol, held_start, held_end = vol[chosen], start[chosen], end[chosen]
+    first = np.searchsorted(held_vol, vol)
+    load = np.bincount(held_vol, minlength=int(vol.max(initial=-1)) + 1)
+    clash = np.zeros(len(vol), dtype=bool)
+    last = max(len(held_vol) - 1, 0)
+    for k in range(int(load.max(initial=0))):
+        at = np.minimum(first + k, last)
+        same = (first + k < len(held_vol)) & (held_vol[at] == vol)
+        clash |= same & (held_start[at] < end) & (start < held_end[at])
+    return clash
 
 
 @dataclass(frozen=True, eq=False)
