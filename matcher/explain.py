@@ -302,7 +302,7 @@ def explain_activity(result: MatchResult, activity_id: str) -> ActivityExplanati
     candidate edges), not used elsewhere (assigned here, or with a free slot and no overlapping
     assignment), assigned.
     """
-    p, edges = result.problem, result.edges
+    p = result.problem
     a = p.activity_row(activity_id)
     everyone = np.arange(p.n_volunteers, dtype=np.int64)
     d = diagnose(p, everyone, np.full(p.n_volunteers, a, dtype=np.int64))
@@ -311,14 +311,11 @@ def explain_activity(result: MatchResult, activity_id: str) -> ActivityExplanati
     for rule in RULES:
         alive &= d.passes(rule)
         counts.append((rule, int(alive.sum())))
-    picked_vol, picked_act = edges.vol[result.chosen], edges.act[result.chosen].astype(np.int64)
-    load = np.bincount(picked_vol, minlength=p.n_volunteers)
-    clash = (p.act_start[picked_act] < p.act_end[a]) & (p.act_start[a] < p.act_end[picked_act]) & (picked_act != a)
-    conflicted = np.bincount(picked_vol[clash], minlength=p.n_volunteers) > 0
-    here = np.zeros(p.n_volunteers, dtype=bool)
-    here[picked_vol[picked_act == a]] = True
-    free = alive & (here | ((load < p.vol_max_activities) & ~conflicted))
-    counts += [("free", int(free.sum())), ("assigned", int(here.sum()))]
+    # The eligible volunteers are exactly the activity's candidate edges.
+    index = result.recommend_index
+    mine = index.by_act[index.act_ptr[a] : index.act_ptr[a + 1]]
+    here = result.chosen[mine]
+    counts += [("free", int((here | index.free[mine]).sum())), ("assigned", int(here.sum()))]
     funnel = tuple(FunnelStep(name, n, _FUNNEL_LABELS[name]) for name, n in counts)
     capacity, filled = int(p.act_capacity[a]), int(here.sum())
     if filled >= capacity:

@@ -90,11 +90,11 @@ def overbook(result: MatchResult, target: float, max_overbook: int) -> Overbooki
     index = result.recommend_index
     chosen_vol = edges.vol[result.chosen].astype(np.int64)
     chosen_act = edges.act[result.chosen].astype(np.int64)
-    load = index.load
+
     team = {a: show[chosen_vol[chosen_act == a]] for a in np.flatnonzero(index.filled >= p.act_capacity).tolist()}
     before = {a: at_least_probability(s, int(p.act_capacity[a])) for a, s in team.items()}
     # A standby volunteer needs a free slot and no clash with their own assignments.
-    usable = ~result.chosen & (load[edges.vol] < p.vol_max_activities[edges.vol]) & ~index.clash
+    usable = index.free
     extra = np.zeros(p.n_activities, dtype=np.int64)
     for a, prob in before.items():
         if prob < target and max_overbook > 0:
@@ -105,7 +105,7 @@ def overbook(result: MatchResult, target: float, max_overbook: int) -> Overbooki
         keep = usable & (extra[edges.act] > 0)
         # The standby solve itself must not plan standbys.
         policy = p.policy.model_copy(update={"target_fill_probability": None})
-        sub = replace(p, policy=policy, vol_max_activities=p.vol_max_activities - load, act_capacity=extra)
+        sub = replace(p, policy=policy, vol_max_activities=p.vol_max_activities - index.load, act_capacity=extra)
         sub_edges, sub_costs = edges.select(keep), result.costs.select(keep)
         second = solve_edges(sub, sub_edges, sub_costs, combined_objective(sub, sub_edges, sub_costs))
         got_vol = sub_edges.vol[second.chosen].astype(np.int64)

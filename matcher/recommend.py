@@ -43,9 +43,11 @@ class Recommendation:
 
 @dataclass(frozen=True, eq=False)
 class RecommendIndex:
-    """Per-result arrays the queries share: edges by activity, loads, fills, clashes.
+    """Per-result arrays the queries share: edges by activity, loads, fills, clashes, free edges.
 
-    ``clash[e]``: edge ``e``'s activity overlaps one its volunteer already holds.
+    ``clash[e]``: edge ``e``'s activity overlaps one its volunteer already holds. ``free[e]``: edge
+    ``e`` is unused, does not clash and its volunteer has a free slot — the volunteer could take
+    it without giving anything up.
     """
 
     by_act: I64
@@ -53,6 +55,7 @@ class RecommendIndex:
     load: I64
     filled: I64
     clash: npt.NDArray[np.bool_]
+    free: npt.NDArray[np.bool_]
 
     @classmethod
     def build(cls, result: MatchResult) -> RecommendIndex:
@@ -64,7 +67,8 @@ class RecommendIndex:
         filled = np.bincount(edges.act[result.chosen], minlength=p.n_activities).astype(np.int64)
         start, end = p.act_start[edges.act], p.act_end[edges.act]
         clash = clashes_with_chosen(edges.vol.astype(np.int64), start, end, result.chosen)
-        return cls(by_act, act_ptr, load, filled, clash)
+        free = ~result.chosen & (load[edges.vol] < p.vol_max_activities[edges.vol]) & ~clash
+        return cls(by_act, act_ptr, load, filled, clash, free)
 
 
 def _pick(result: MatchResult, candidates: I64, k: int, other: I64) -> I64:
@@ -138,7 +142,7 @@ def recommend_volunteers(result: MatchResult, activity_id: str, k: int = 10) -> 
     a = p.activity_row(activity_id)
     mine = index.by_act[index.act_ptr[a] : index.act_ptr[a + 1]]
     vols = edges.vol[mine].astype(np.int64)
-    free = (index.load[vols] < p.vol_max_activities[vols]) & ~result.chosen[mine] & ~index.clash[mine]
+    free = index.free[mine]
     best = _pick(result, mine[free], k, vols[free])
     return tuple(_recommendation(result, e, p.volunteer_ids[edges.vol[e]], None) for e in best.tolist())
 
