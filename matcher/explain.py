@@ -158,10 +158,13 @@ def _not_assigned(
     p, edges = result.problem, result.edges
     a = int(edges.act[e])
     cost = int(result.costs.total[e])
-    mine = np.flatnonzero(result.chosen & (edges.vol == v))
-    own = [int(x) for x in edges.act[mine].tolist()]
+    # Slices of this volunteer's and this activity's edges, not scans of every edge.
+    lo, hi = np.searchsorted(edges.vol, [v, v + 1])
+    own = [int(x) for x in edges.act[lo:hi][result.chosen[lo:hi]].tolist()]
     overlapping = [b for b in own if p.act_start[b] < p.act_end[a] and p.act_start[a] < p.act_end[b]]
-    at_a = np.flatnonzero(result.chosen & (edges.act == a))
+    index = result.recommend_index
+    on_a = index.by_act[index.act_ptr[a] : index.act_ptr[a + 1]]
+    at_a = on_a[result.chosen[on_a]]
     taken = result.costs.total[at_a]
     places = {
         "capacity": int(p.act_capacity[a]),
