@@ -1,15 +1,11 @@
 """Candidate edges: every eligible (volunteer, activity) pair, as sorted COO arrays.
 
-The five eligibility rules (README, "Eligibility") are applied as vectorised filters over seed
-pairs. Seeds come from indexes, never from a dense volunteers x activities product: under
-``selection="strict"`` the preference list itself, otherwise a KD-tree range query for activities
-held in a place and, for online activities, the volunteers holding the activity's rarest required
-skill (or everyone, when it requires none).
+The six eligibility rules (README, "Eligibility") are applied as vectorised filters over the
+seed pairs of :mod:`matcher.seeds`, in groups of bounded size, on both cores.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 
-from matcher.geo import chord_for_km, haversine_km, unit_vectors
+from matcher.geo import haversine_km
 from matcher.problem import Problem
+from matcher.seeds import seed_online, seed_spatial, seed_strict
 
 __all__ = [
     "SKILL_TABLE_CELLS",
@@ -30,6 +26,8 @@ __all__ = [
     "membership_check",
     "positions_within",
     "preference_ranks",
+    "role_check",
+    "role_options",
     "skill_check",
     "sorted_lookup",
     "time_check",
@@ -40,10 +38,6 @@ I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
-
-# Chord queries run on floats; widen the search radius a little and let the exact haversine rule
-# decide, so that no boundary pair is lost to rounding.
-_SEARCH_SLACK_KM = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,18 +69,6 @@ class Edges:
             rank=self.rank[keep],
             surplus=self.surplus[keep],
         )
-
-
-def _empty_i64() -> I64:
-    return np.zeros(0, dtype=np.int64)
-
-
-def _segment_positions(ptr: I64, owners: I64) -> tuple[I64, I64]:
-    """For each owner, expand ``ptr[o]:ptr[o+1]``; return (position in flat array, owner slot)."""
-    lengths = ptr[owners + 1] - ptr[owners]
-    slot = np.repeat(np.arange(len(owners), dtype=np.int64), lengths)
-    starts = np.repeat(ptr[owners] - np.cumsum(lengths) + lengths, lengths)
-    return starts + np.arange(len(slot), dtype=np.int64), slot
 
 
 def positions_within(group: I64, order: I64) -> I64:
@@ -122,7 +104,7 @@ class SkillTable:
     @classmethod
     def build(cls, p: Problem) -> SkillTable:
         """The table for ``p`` (levels run 1..5, so one byte per cell)."""
-        required = np.unique(p.req_code)
+        required = np.unique(np.concatenate([p.req_code, p.rules.role_req_code]))
         column = np.full(len(p.skill_names), -1, dtype=np.int64)
         column[required] = np.arange(len(required), dtype=np.int64)
         if p.n_volunteers * len(required) > SKILL_TABLE_CELLS:
@@ -165,6 +147,39 @@ def skill_check(p: Problem, vol: I64, act: I64, table: SkillTable | None = None)
         ok[rows] &= gap >= 0
         surplus[rows] += np.maximum(gap, 0)
     return ok, surplus
+
+
+def role_options(p: Problem, vol: I64, act: I64, table: SkillTable | None = None) -> tuple[I64, I64]:
+    """Each (pair, role) where the pair's volunteer meets the requirements of a role of its activity.
+
+    Returns ``(pair index, global role index)``, sorted by pair and then role order. Only the
+    roles' own requirements are checked here; the activity's are :func:`skill_check`'s.
+    """
+    rules = p.rules
+    n_roles = np.diff(rules.role_ptr)[act]
+    pair = np.repeat(np.arange(len(vol), dtype=np.int64), n_roles)
+    first = np.repeat(np.cumsum(n_roles) - n_roles, n_roles)
+    role = rules.role_ptr[act[pair]] + np.arange(len(pair), dtype=np.int64) - first
+    ok = np.ones(len(pair), dtype=bool)
+    if len(rules.role_req_code):
+        table = table if table is not None else SkillTable.build(p)
+        n_req = np.diff(rules.role_req_ptr)[role]
+        for j in range(int(n_req.max(initial=0))):
+            rows = np.flatnonzero(n_req > j)
+            pos = rules.role_req_ptr[role[rows]] + j
+            level = table.lookup(p, vol[pair[rows]], rules.role_req_code[pos].astype(np.int64))
+            ok[rows] &= level >= rules.role_req_level[pos]
+    return pair[ok], role[ok]
+
+
+def role_check(p: Problem, vol: I64, act: I64, table: SkillTable | None = None) -> B:
+    """Rule 6 on pairs: at an activity with roles, the volunteer meets some role's requirements."""
+    ok = ~p.rules.act_has_roles[act]
+    todo = np.flatnonzero(~ok)
+    if len(todo):
+        pair, _ = role_options(p, vol[todo], act[todo], table)
+        ok[todo[pair]] = True
+    return ok
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,68 +260,6 @@ def preference_ranks(p: Problem, vol: I64, act: I64, keys: I64 | None = None) ->
     return ranks
 
 
-def _seed_strict(p: Problem) -> tuple[I64, I64]:
-    owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.pref_ptr))
-    return owner, p.pref_act.astype(np.int64)
-
-
-def _seed_spatial(p: Problem, chunk_pairs: int) -> list[Callable[[], tuple[I64, I64]]]:
-    """Seed makers for in-person activities, in groups of about ``chunk_pairs`` pairs each."""
-    vols = np.flatnonzero(p.vol_has_location)
-    acts = np.flatnonzero(p.act_has_location)
-    if len(vols) == 0 or len(acts) == 0:
-        return []
-    radius = chord_for_km(p.policy.max_travel_km + _SEARCH_SLACK_KM)
-    vtree = cKDTree(unit_vectors(p.vol_lat[vols], p.vol_lon[vols]))
-    points = unit_vectors(p.act_lat[acts], p.act_lon[acts])
-    # Counting first bounds the memory of every group before any pair is materialised.
-    counts = vtree.query_ball_point(points, radius, return_length=True)
-    group = np.cumsum(counts) // max(chunk_pairs, 1)
-    cuts = np.flatnonzero(np.diff(group)) + 1
-    bounds = np.concatenate([[0], cuts, [len(acts)]])
-
-    def make(lo: int, hi: int) -> Callable[[], tuple[I64, I64]]:
-        def seeds() -> tuple[I64, I64]:
-            hits = vtree.query_ball_point(points[lo:hi], radius)
-            vol = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts[lo:hi].sum()))
-            act = np.repeat(acts[lo:hi], counts[lo:hi])
-            return vols[vol], act
-
-        return seeds
-
-    return [make(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
-
-
-def _seed_online(p: Problem) -> tuple[I64, I64]:
-    acts = np.flatnonzero(~p.act_has_location)
-    if len(acts) == 0 or p.n_volunteers == 0:
-        return _empty_i64(), _empty_i64()
-    owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_skill_ptr))
-    # Inverted index: for each skill code, the volunteers holding it (any level).
-    by_skill = np.lexsort((owner, p.vol_skill_code))
-    holders = owner[by_skill]
-    skill_ptr = np.searchsorted(p.vol_skill_code[by_skill], np.arange(len(p.skill_names) + 1))
-    holder_count = np.diff(skill_ptr)
-    vol_parts: list[I64] = []
-    act_parts: list[I64] = []
-    open_acts = acts[np.diff(p.req_ptr)[acts] == 0]
-    if len(open_acts):
-        vol_parts.append(np.tile(np.arange(p.n_volunteers, dtype=np.int64), len(open_acts)))
-        act_parts.append(np.repeat(open_acts, p.n_volunteers))
-    gated = acts[np.diff(p.req_ptr)[acts] > 0]
-    if len(gated):
-        # The rarest required skill gives the smallest superset of the eligible volunteers.
-        req_pos, slot = _segment_positions(p.req_ptr, gated)
-        counts = holder_count[p.req_code[req_pos]]
-        order = np.lexsort((counts, slot))
-        first = np.searchsorted(slot[order], np.arange(len(gated)))
-        rarest = p.req_code[req_pos[order[first]]].astype(np.int64)
-        pos, slot2 = _segment_positions(skill_ptr.astype(np.int64), rarest)
-        vol_parts.append(holders[pos])
-        act_parts.append(gated[slot2])
-    return np.concatenate(vol_parts), np.concatenate(act_parts)
-
-
 #: Seed pairs materialised at once per worker: bounds the peak memory of candidate generation.
 CHUNK_PAIRS = 2_000_000
 
@@ -314,10 +267,12 @@ CHUNK_PAIRS = 2_000_000
 def _eligible(
     p: Problem, seeds: Callable[[], tuple[I64, I64]], skills: SkillTable, times: TimeIndex
 ) -> tuple[I64, I64, I64, F64]:
-    """Apply the skill, membership, time and travel rules to one group of seed pairs (cheapest first)."""
+    """Apply the skill, membership, role, time and travel rules to one group of seed pairs (cheapest first)."""
     vol, act = seeds()
     skills_ok, surplus = skill_check(p, vol, act, skills)
     keep = np.flatnonzero(skills_ok & membership_check(p, vol, act))
+    vol, act, surplus = vol[keep], act[keep], surplus[keep]
+    keep = np.flatnonzero(role_check(p, vol, act, skills))
     vol, act, surplus = vol[keep], act[keep], surplus[keep]
     keep = np.flatnonzero(time_check(p, vol, act, times))
     vol, act, surplus = vol[keep], act[keep], surplus[keep]
@@ -327,7 +282,7 @@ def _eligible(
 
 
 def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int | None = None) -> Edges:
-    """Return every pair that passes all five eligibility rules, sorted by (volunteer, activity).
+    """Return every pair that passes all six eligibility rules, sorted by (volunteer, activity).
 
     Seed pairs are produced and filtered in groups of about ``chunk_pairs``, on ``workers``
     threads (default: one per core, at most 2; numpy and the KD-tree release the GIL in the
@@ -338,9 +293,9 @@ def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int 
     0
     """
     if p.policy.selection == "strict":
-        groups = [lambda: _seed_strict(p)]
+        groups = [lambda: seed_strict(p)]
     else:
-        groups = [*_seed_spatial(p, chunk_pairs), lambda: _seed_online(p)]
+        groups = [*seed_spatial(p, chunk_pairs), lambda: seed_online(p)]
     skills, times = SkillTable.build(p), TimeIndex.build(p)
     workers = workers if workers is not None else min(os.cpu_count() or 1, 2)
     if workers > 1 and len(groups) > 1:

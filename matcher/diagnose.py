@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.candidates import membership_check, preference_ranks, skill_check, time_check, travel_check
+from matcher.candidates import (
+    membership_check,
+    preference_ranks,
+    role_check,
+    skill_check,
+    time_check,
+    travel_check,
+)
 from matcher.problem import Problem, from_micros
 
 __all__ = ["RULES", "Diagnosis", "RuleFailure", "diagnose", "rule_failures"]
@@ -30,7 +37,7 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 #: The eligibility rules by name, in the order the activity funnel applies them.
-RULES = ("travel", "skills", "time", "selection", "membership")
+RULES = ("travel", "skills", "time", "selection", "membership", "role")
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +51,7 @@ class Diagnosis:
     time: B
     selection: B
     membership: B
+    role: B
     distance_km: F64
     limit_km: F64
     rank: I32
@@ -51,7 +59,7 @@ class Diagnosis:
     @property
     def eligible(self) -> B:
         """Pairs that pass every rule (exactly the candidate edges among them)."""
-        return self.travel & self.skills & self.time & self.selection & self.membership
+        return self.travel & self.skills & self.time & self.selection & self.membership & self.role
 
     def passes(self, rule: str) -> B:
         """The verdicts of one rule by name (see :data:`RULES`)."""
@@ -89,6 +97,7 @@ def diagnose(p: Problem, vol: I64, act: I64) -> Diagnosis:
         time=time_check(p, vol, act),
         selection=selection_ok,
         membership=membership_check(p, vol, act),
+        role=role_check(p, vol, act),
         distance_km=dist_km,
         limit_km=np.minimum(p.vol_max_travel_km[vol], p.policy.max_travel_km),
         rank=rank,
@@ -117,26 +126,51 @@ def _km(value: float) -> float:
     return round(float(value), 3)
 
 
-def _skills_failure(p: Problem, v: int, a: int) -> RuleFailure:
-    held = dict(
-        zip(
-            p.vol_skill_code[p.vol_skill_ptr[v] : p.vol_skill_ptr[v + 1]].tolist(),
-            p.vol_skill_level[p.vol_skill_ptr[v] : p.vol_skill_ptr[v + 1]].tolist(),
-            strict=True,
-        )
-    )
+def _missing(p: Problem, v: int, codes: Any, levels: Any) -> list[dict[str, Any]]:
+    """The requirements ``(codes, levels)`` volunteer ``v`` does not meet, with their levels."""
+    lo, hi = p.vol_skill_ptr[v], p.vol_skill_ptr[v + 1]
+    held = dict(zip(p.vol_skill_code[lo:hi].tolist(), p.vol_skill_level[lo:hi].tolist(), strict=True))
     missing = []
-    for k in range(int(p.req_ptr[a]), int(p.req_ptr[a + 1])):
-        need, have = int(p.req_level[k]), held.get(int(p.req_code[k]), 0)
+    for code, need in zip(codes.tolist(), levels.tolist(), strict=True):
+        have = held.get(code, 0)
         if have < need:
-            missing.append({"skill": p.skill_names[p.req_code[k]], "required_level": need, "your_level": have})
-    parts = [
+            missing.append({"skill": p.skill_names[code], "required_level": need, "your_level": have})
+    return missing
+
+
+def _describe(missing: list[dict[str, Any]]) -> str:
+    return "; ".join(
         f"requires {m['skill']} level {m['required_level']}, "
         + (f"you have {m['your_level']}" if m["your_level"] else "you do not have it")
         for m in missing
-    ]
+    )
+
+
+def _skills_failure(p: Problem, v: int, a: int) -> RuleFailure:
+    lo, hi = p.req_ptr[a], p.req_ptr[a + 1]
+    missing = _missing(p, v, p.req_code[lo:hi], p.req_level[lo:hi])
     change = {"kind": "raise_skills", "skills": {m["skill"]: m["required_level"] for m in missing}}
-    return RuleFailure("skills", "; ".join(parts), {"missing": missing}, change)
+    return RuleFailure("skills", _describe(missing), {"missing": missing}, change)
+
+
+def _role_failure(p: Problem, v: int, a: int) -> RuleFailure:
+    rules = p.rules
+    roles = []
+    for k in rules.role_of(a):
+        lo, hi = rules.role_req_ptr[k], rules.role_req_ptr[k + 1]
+        missing = _missing(p, v, rules.role_req_code[lo:hi], rules.role_req_level[lo:hi])
+        roles.append({"role": rules.role_name[k], "missing": missing})
+    # The role that needs the fewest levels raised (the first listed among equals).
+    easiest = min(roles, key=lambda r: sum(m["required_level"] - m["your_level"] for m in r["missing"]))
+    message = "you fit none of the team's roles: " + " | ".join(
+        f"{r['role']}: {_describe(r['missing'])}" for r in roles
+    )
+    change = {
+        "kind": "raise_skills",
+        "role": easiest["role"],
+        "skills": {m["skill"]: m["required_level"] for m in easiest["missing"]},
+    }
+    return RuleFailure("role", message, {"roles": roles}, change)
 
 
 def _time_failure(p: Problem, v: int, a: int) -> RuleFailure:
@@ -204,6 +238,8 @@ def rule_failures(p: Problem, d: Diagnosis, k: int) -> tuple[RuleFailure, ...]:
             out.append(_time_failure(p, v, a))
         elif rule == "membership":
             out.append(_membership_failure(p, v, a))
+        elif rule == "role":
+            out.append(_role_failure(p, v, a))
         else:
             out.append(_selection_failure())
     return tuple(out)

@@ -119,7 +119,8 @@ _FUNNEL_LABELS = {
     "skills": "with the required skills",
     "time": "available for the whole activity",
     "selection": "allowed by the selection policy",
-    "membership": "members of an admitted organisation (eligible)",
+    "membership": "members of an admitted organisation",
+    "role": "able to fill one of the team's roles",
     "free": "not used elsewhere",
     "assigned": "assigned",
 }
@@ -301,8 +302,9 @@ def explain_activity(result: MatchResult, activity_id: str) -> ActivityExplanati
     """The funnel of one activity: how many volunteers pass each rule in turn, and who is left.
 
     Steps: the whole pool, within travel range, with the skills, available, allowed by the
-    selection policy, members of an admitted organisation (= eligible; equals the activity's
-    candidate edges), not used elsewhere (assigned here, or with a free slot and no overlapping
+    selection policy, members of an admitted organisation, able to fill a role (only for an
+    activity with roles; the last rule gives the eligible, which equal the activity's candidate
+    edges), not used elsewhere (assigned here, or with a free slot and no overlapping
     assignment), assigned.
     """
     p = result.problem
@@ -312,24 +314,31 @@ def explain_activity(result: MatchResult, activity_id: str) -> ActivityExplanati
     alive = np.ones(p.n_volunteers, dtype=bool)
     counts = [("all", p.n_volunteers)]
     for rule in RULES:
+        if rule == "role" and not p.rules.act_has_roles[a]:
+            continue
         alive &= d.passes(rule)
         counts.append((rule, int(alive.sum())))
     # The eligible volunteers are exactly the activity's candidate edges.
     index = result.recommend_index
     mine = index.by_act[index.act_ptr[a] : index.act_ptr[a + 1]]
     here = result.chosen[mine]
+    last_rule = len(counts) - 1
     counts += [("free", int((here | index.free[mine]).sum())), ("assigned", int(here.sum()))]
-    funnel = tuple(FunnelStep(name, n, _FUNNEL_LABELS[name]) for name, n in counts)
+    funnel = tuple(
+        FunnelStep(name, n, _FUNNEL_LABELS[name] + (" (eligible)" if i == last_rule else ""))
+        for i, (name, n) in enumerate(counts)
+    )
     capacity, filled = int(p.act_capacity[a]), int(here.sum())
     if filled >= capacity:
         message = f"all {capacity} places filled"
     else:
         drops = [(counts[i][1] - counts[i + 1][1], counts[i + 1][0]) for i in range(len(counts) - 2)]
         worst = max(drops, key=lambda x: x[0])
+        labels = [name for name, _ in counts]
         left = _plural(counts[-2][1], "volunteer", "volunteers")
         message = (
             f"{capacity - filled} of {capacity} places open: {left} eligible and free; "
-            f"the largest drop is '{_FUNNEL_LABELS[worst[1]]}' (-{worst[0]})"
+            f"the largest drop is '{funnel[labels.index(worst[1])].label}' (-{worst[0]})"
         )
     ranked_by = int((p.pref_act == a).sum())
     return ActivityExplanation(p.activity_ids[a], capacity, filled, ranked_by, funnel, message)

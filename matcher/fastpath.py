@@ -23,9 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from matcher.columns import NO_SIGNUP, Columns, to_micros
 from matcher.errors import InputError, InputIssue
 from matcher.models import MAX_PREFERENCE_GROUPS, Activity, Policy, Volunteer
-from matcher.problem import NO_SIGNUP, Columns, Problem, assemble, compile_problem, to_micros
+from matcher.problem import Problem, assemble, compile_problem
 from matcher.records import _issues_from, _list_adapter, coerce_policy, parse_document, read_bytes, read_json
 
 __all__ = ["compile_records", "load_problem", "parse_problem"]
@@ -150,6 +151,11 @@ def _add_volunteer(c: Columns, r: Any, times: _Times) -> bool:
         return False
     if not _is_int(most, 1, 1000):
         return False
+    hours, per_day = r.get("max_hours"), r.get("max_hours_per_day")
+    if not (hours is None or (_is_float(hours, 0, 100_000) and hours > 0)):
+        return False
+    if not (per_day is None or (_is_float(per_day, 0, 24) and per_day > 0)):
+        return False
     availability = r.get("availability")
     windows: list[tuple[int, int]] = []
     if availability is not None:
@@ -173,6 +179,8 @@ def _add_volunteer(c: Columns, r: Any, times: _Times) -> bool:
     c.vol_max_activities.append(most)
     c.vol_always.append(availability is None)
     c.vol_signup.append(signup_micros)
+    c.vol_max_hours.append(float(hours) if hours is not None else math.inf)
+    c.vol_max_hours_day.append(float(per_day) if per_day is not None else math.inf)
     for org in orgs:
         c.org_owner.append(i)
         c.org_name.append(org)
@@ -213,6 +221,8 @@ def _add_activity(c: Columns, r: Any, times: _Times) -> bool:
     """Append ``r`` if it plainly meets the contract; False (nothing appended) leaves it to the models."""
     if type(r) is not dict or not r.keys() <= _ACTIVITY_FIELDS or not _is_id(r.get("id")):
         return False
+    if r.get("roles") is not None or r.get("ratios") is not None:
+        return False  # nested and rarer: the model checks and records them
     if any(r.get(key) is not None and type(r[key]) is not str for key in ("title", "organization", "category")):
         return False
     start, end = times.micros(r.get("start")), times.micros(r.get("end"))
@@ -225,7 +235,8 @@ def _add_activity(c: Columns, r: Any, times: _Times) -> bool:
     if requirements is None or not _is_int(capacity, 1, 100_000) or not _is_int(priority, 1, 1000):
         return False
     members = _distinct_ids(r.get("members_only"), empty_ok=False)
-    if members is None:
+    least: Any = r.get("min_volunteers", 0)
+    if members is None or not _is_int(least, 0, capacity):
         return False
 
     j = len(c.act_ids)
@@ -238,6 +249,7 @@ def _add_activity(c: Columns, r: Any, times: _Times) -> bool:
     c.act_priority.append(priority)
     c.act_organization.append(r.get("organization"))
     c.act_members_only.append(r.get("members_only") is not None)
+    c.act_min_volunteers.append(least)
     for org in members:
         c.member_owner.append(j)
         c.member_name.append(org)

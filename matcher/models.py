@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AwareDatetime,
@@ -33,6 +34,8 @@ __all__ = [
     "Policy",
     "ProblemDocument",
     "Requirement",
+    "Role",
+    "RoleRatio",
     "Service",
     "TimeWindow",
     "Volunteer",
@@ -90,6 +93,8 @@ Level = Annotated[int, Field(ge=1, le=5, strict=True)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_only)]
 TravelKm = Annotated[float, Field(gt=0, le=20_000, strict=True)]
 Weight = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+Places = Annotated[int, Field(ge=1, le=100_000, strict=True)]
+Hours = Annotated[float, Field(gt=0, le=100_000, strict=True)]
 
 
 class Location(BaseModel):
@@ -119,6 +124,46 @@ class Requirement(BaseModel):
 
     skill: SkillName
     min_level: Level = 1
+
+
+def _one_requirement_per_skill(cls: type[BaseModel], reqs: list[Requirement]) -> list[Requirement]:
+    skills = [r.skill for r in reqs]
+    if len(set(skills)) != len(skills):
+        raise ValueError("a skill is required more than once")
+    return reqs
+
+
+class Role(BaseModel):
+    """A role on an activity's team (e.g. 社工 leading 志愿者).
+
+    At most ``count`` volunteers fill it, and, whenever the activity runs, at least ``min``.
+    Whoever fills it meets its ``requirements`` as well as the activity's.
+    """
+
+    model_config = _CONFIG
+
+    name: Id
+    count: Places
+    min: Annotated[int, Field(ge=0, le=100_000, strict=True)] = 0
+    requirements: list[Requirement] = Field(default_factory=list)
+
+    _one_requirement_per_skill = field_validator("requirements")(_one_requirement_per_skill)
+
+    @model_validator(mode="after")
+    def _min_within_count(self) -> Role:
+        if self.min > self.count:
+            raise ValueError("min must not exceed count")
+        return self
+
+
+class RoleRatio(BaseModel):
+    """At least one volunteer in role ``lead`` per ``per`` volunteers in role ``of``."""
+
+    model_config = _CONFIG
+
+    lead: Id
+    per: Annotated[int, Field(ge=1, le=1000, strict=True)]
+    of: Id
 
 
 class Service(BaseModel):
@@ -160,6 +205,8 @@ class Volunteer(BaseModel):
     history: list[Service] | None = None
     signed_up_at: Instant | None = None
     organizations: list[Id] | None = None
+    max_hours: Hours | None = None
+    max_hours_per_day: Annotated[float, Field(gt=0, le=24, strict=True)] | None = None
 
     _distinct_organizations = field_validator("organizations")(_distinct_organisations)
 
@@ -192,7 +239,9 @@ class Activity(BaseModel):
     """A menu item: what, when, where, how many people and which skills.
 
     ``members_only`` restricts it to volunteers who belong to one of the listed organisations
-    (a volunteer's ``organizations``).
+    (a volunteer's ``organizations``). ``roles`` splits the team: every assigned volunteer fills
+    exactly one role; ``ratios`` ask for a lead per so many of another role. With
+    ``min_volunteers`` the activity runs with at least that many volunteers or not at all.
     """
 
     model_config = _CONFIG
@@ -205,20 +254,38 @@ class Activity(BaseModel):
     end: Instant
     location: Location | None = None
     requirements: list[Requirement] = Field(default_factory=list)
-    capacity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    capacity: Places
     priority: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
     members_only: Annotated[list[Id], Field(min_length=1)] | None = None
+    roles: Annotated[list[Role], Field(min_length=1)] | None = None
+    ratios: Annotated[list[RoleRatio], Field(min_length=1)] | None = None
+    min_volunteers: Annotated[int, Field(ge=0, le=100_000, strict=True)] = 0
 
     _end_after_start = field_validator("end")(_end_after_start)
     _distinct_members = field_validator("members_only")(_distinct_organisations)
+    _one_requirement_per_skill = field_validator("requirements")(_one_requirement_per_skill)
 
-    @field_validator("requirements")
+    @field_validator("roles")
     @classmethod
-    def _one_requirement_per_skill(cls, reqs: list[Requirement]) -> list[Requirement]:
-        skills = [r.skill for r in reqs]
-        if len(set(skills)) != len(skills):
-            raise ValueError("a skill is required more than once")
-        return reqs
+    def _distinct_roles(cls, roles: list[Role] | None) -> list[Role] | None:
+        if roles is not None and len({r.name for r in roles}) != len(roles):
+            raise ValueError("a role is listed more than once")
+        return roles
+
+    @model_validator(mode="after")
+    def _staffing_fits(self) -> Activity:
+        places = self.capacity if self.roles is None else min(self.capacity, sum(r.count for r in self.roles))
+        if self.min_volunteers > places:
+            raise ValueError("min_volunteers exceeds the places (capacity, and the roles' counts)")
+        if self.roles is not None and sum(r.min for r in self.roles) > self.capacity:
+            raise ValueError("the roles' minima add up to more than the capacity")
+        names = {r.name for r in self.roles or ()}
+        for ratio in self.ratios or ():
+            if ratio.lead not in names or ratio.of not in names:
+                raise ValueError("a ratio names a role the activity does not list")
+            if ratio.lead == ratio.of:
+                raise ValueError("a ratio needs two different roles")
+        return self
 
 
 class Weights(BaseModel):
@@ -267,6 +334,12 @@ class Policy(BaseModel):
     services fade; ``recent_days`` is the window of ``weights.recent_service``. With
     ``target_fill_probability`` set, full activities get up to ``max_overbook`` standby
     volunteers each (:mod:`matcher.overbook`).
+
+    Menu rules (:mod:`matcher.rules`): ``min_rest_minutes`` between two assignments of one
+    volunteer; ``together`` groups of volunteer ids (all or none of a group, on the same
+    activities); ``apart`` pairs (never on the same activity); ``time_zone`` (IANA name) sets the
+    days of ``max_hours_per_day``; ``time_limit_seconds`` bounds the integer program these rules
+    may need, after which the best plan found is returned as ``feasible`` with its proven gap.
     """
 
     model_config = _CONFIG
@@ -279,8 +352,30 @@ class Policy(BaseModel):
     recent_days: Annotated[int, Field(ge=1, le=3650, strict=True)] = 28
     target_fill_probability: Annotated[float, Field(gt=0, lt=1, strict=True)] | None = None
     max_overbook: Annotated[int, Field(ge=0, le=1000, strict=True)] = 2
+    min_rest_minutes: Annotated[int, Field(ge=0, le=10_080, strict=True)] = 0
+    together: list[Annotated[list[Id], Field(min_length=2)]] = Field(default_factory=list)
+    apart: list[Annotated[list[Id], Field(min_length=2, max_length=2)]] = Field(default_factory=list)
+    time_zone: Annotated[str, StringConstraints(min_length=1, strict=True)] = "Asia/Shanghai"
+    time_limit_seconds: Annotated[float, Field(gt=0, le=86_400, strict=True)] = 60.0
 
     _iso_date = field_validator("as_of", mode="before")(_iso_date_only)
+
+    @field_validator("together", "apart")
+    @classmethod
+    def _distinct_members(cls, groups: list[list[str]]) -> list[list[str]]:
+        for group in groups:
+            if len(set(group)) != len(group):
+                raise ValueError("a volunteer is listed twice in one group")
+        return groups
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown IANA time zone") from exc
+        return name
 
 
 class PairRef(BaseModel):

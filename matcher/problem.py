@@ -11,37 +11,24 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from matcher.columns import NO_SIGNUP, Columns, from_micros, to_micros
 from matcher.errors import InputError, InputIssue
 from matcher.models import Activity, Policy, Volunteer
+from matcher.rules import MenuRules, compile_rules
 
-__all__ = ["NO_SIGNUP", "Columns", "Problem", "assemble", "compile_problem", "to_micros"]
+__all__ = ["NO_SIGNUP", "Columns", "Problem", "assemble", "compile_problem", "from_micros", "to_micros"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_DAY = _EPOCH.date().toordinal()
-_MICRO = timedelta(microseconds=1)
-
-
-def to_micros(moment: datetime) -> int:
-    """Exact microseconds since the Unix epoch of an offset-aware datetime."""
-    return (moment - _EPOCH) // _MICRO
-
-
-def from_micros(micros: int) -> datetime:
-    """Inverse of :func:`to_micros`, in UTC."""
-    return _EPOCH + timedelta(microseconds=micros)
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +86,7 @@ class Problem:
     hist_day: I64
     hist_attended: B
     hist_rating: I32
+    rules: MenuRules
 
     @classmethod
     def from_frames(cls, volunteers: Any, activities: Any, policy: Policy | Mapping[str, Any] | None = None) -> Problem:
@@ -150,6 +138,15 @@ class Problem:
         return row
 
     @property
+    def act_busy_end(self) -> I64:
+        """When each activity stops blocking its volunteers: its end plus ``policy.min_rest_minutes``.
+
+        Two activities clash for one volunteer when ``[start, busy_end)`` intervals overlap.
+        """
+        busy: I64 = self.act_end + np.int64(self.rules.rest_micros)
+        return busy
+
+    @property
     def vol_has_location(self) -> B:
         """Volunteers that gave a location."""
         return ~np.isnan(self.vol_lat)
@@ -195,114 +192,6 @@ def _merge_windows(owner: I64, start: I64, end: I64, n_owners: int) -> tuple[I64
     return ptr, block_start, block_end
 
 
-@dataclass
-class Columns:
-    """Records flattened into parallel lists, in input order, ready to be numbered and sorted.
-
-    Both input paths fill one: :func:`compile_problem` from validated models, and
-    :mod:`matcher.fastpath` straight from plain records and tables. Nested data is stored as
-    (owner position, value...) triples; times are microseconds since the epoch.
-    """
-
-    vol_ids: list[str] = field(default_factory=list)
-    vol_lat: list[float] = field(default_factory=list)
-    vol_lon: list[float] = field(default_factory=list)
-    vol_travel: list[float] = field(default_factory=list)
-    vol_max_activities: list[int] = field(default_factory=list)
-    vol_always: list[bool] = field(default_factory=list)
-    vol_groups: list[int] = field(default_factory=list)
-    vol_signup: list[int] = field(default_factory=list)
-    org_owner: list[int] = field(default_factory=list)
-    org_name: list[str] = field(default_factory=list)
-    skill_owner: list[int] = field(default_factory=list)
-    skill_name: list[str] = field(default_factory=list)
-    skill_level: list[int] = field(default_factory=list)
-    win_owner: list[int] = field(default_factory=list)
-    win_start: list[int] = field(default_factory=list)
-    win_end: list[int] = field(default_factory=list)
-    pref_owner: list[int] = field(default_factory=list)
-    pref_act: list[str] = field(default_factory=list)
-    pref_rank: list[int] = field(default_factory=list)
-    hist_owner: list[int] = field(default_factory=list)
-    hist_day: list[int] = field(default_factory=list)
-    hist_attended: list[bool] = field(default_factory=list)
-    hist_rating: list[int] = field(default_factory=list)
-    act_ids: list[str] = field(default_factory=list)
-    act_start: list[int] = field(default_factory=list)
-    act_end: list[int] = field(default_factory=list)
-    act_lat: list[float] = field(default_factory=list)
-    act_lon: list[float] = field(default_factory=list)
-    act_capacity: list[int] = field(default_factory=list)
-    act_priority: list[int] = field(default_factory=list)
-    act_organization: list[str | None] = field(default_factory=list)
-    act_members_only: list[bool] = field(default_factory=list)
-    member_owner: list[int] = field(default_factory=list)
-    member_name: list[str] = field(default_factory=list)
-    req_owner: list[int] = field(default_factory=list)
-    req_name: list[str] = field(default_factory=list)
-    req_level: list[int] = field(default_factory=list)
-
-    def add_volunteer(self, v: Volunteer) -> None:
-        """Append one validated volunteer."""
-        i = len(self.vol_ids)
-        self.vol_ids.append(v.id)
-        self.vol_lat.append(v.location.lat if v.location else _NAN)
-        self.vol_lon.append(v.location.lon if v.location else _NAN)
-        self.vol_travel.append(v.max_travel_km if v.max_travel_km is not None else _INF)
-        self.vol_max_activities.append(v.max_activities)
-        self.vol_always.append(v.availability is None)
-        self.vol_signup.append(to_micros(v.signed_up_at) if v.signed_up_at is not None else NO_SIGNUP)
-        for org in v.organizations or ():
-            self.org_owner.append(i)
-            self.org_name.append(org)
-        for name, level in v.skills.items():
-            self.skill_owner.append(i)
-            self.skill_name.append(name)
-            self.skill_level.append(level)
-        for w in v.availability or ():
-            self.win_owner.append(i)
-            self.win_start.append(to_micros(w.start))
-            self.win_end.append(to_micros(w.end))
-        for service in v.history or ():
-            self.hist_owner.append(i)
-            self.hist_day.append(service.date.toordinal() - _EPOCH_DAY)
-            self.hist_attended.append(service.outcome == "attended")
-            self.hist_rating.append(service.rating or 0)
-        groups = v.preference_groups()
-        self.vol_groups.append(len(groups))
-        for rank, group in enumerate(groups):
-            for aid in group:
-                self.pref_owner.append(i)
-                self.pref_act.append(aid)
-                self.pref_rank.append(rank)
-
-    def add_activity(self, a: Activity) -> None:
-        """Append one validated activity."""
-        j = len(self.act_ids)
-        self.act_ids.append(a.id)
-        self.act_start.append(to_micros(a.start))
-        self.act_end.append(to_micros(a.end))
-        self.act_lat.append(a.location.lat if a.location else _NAN)
-        self.act_lon.append(a.location.lon if a.location else _NAN)
-        self.act_capacity.append(a.capacity)
-        self.act_priority.append(a.priority)
-        self.act_organization.append(a.organization)
-        self.act_members_only.append(a.members_only is not None)
-        for org in a.members_only or ():
-            self.member_owner.append(j)
-            self.member_name.append(org)
-        for r in a.requirements:
-            self.req_owner.append(j)
-            self.req_name.append(r.skill)
-            self.req_level.append(r.min_level)
-
-
-_NAN = float("nan")
-#: ``vol_signup`` of a volunteer without ``signed_up_at``: after everyone who gave one.
-NO_SIGNUP = 2**63 - 1
-_INF = float("inf")
-
-
 def _canonical_order(ids: list[str]) -> I64:
     return np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
 
@@ -342,7 +231,9 @@ def assemble(c: Columns, policy: Policy) -> Problem:
     if issues:
         raise InputError(issues)
 
-    skill_names = tuple(sorted(set(c.skill_name) | set(c.req_name)))
+    act_start = np.asarray(c.act_start, dtype=np.int64)[act_order] if n_a else np.zeros(0, dtype=np.int64)
+    act_end = np.asarray(c.act_end, dtype=np.int64)[act_order] if n_a else np.zeros(0, dtype=np.int64)
+    skill_names = tuple(sorted(set(c.skill_name) | set(c.req_name) | set(c.role_req_name)))
     skill_code = {s: k for k, s in enumerate(skill_names)}
     vol_skill_code = np.array([skill_code[s] for s in c.skill_name], dtype=np.int64)
     req_code = np.array([skill_code[s] for s in c.req_name], dtype=np.int64)
@@ -371,6 +262,20 @@ def assemble(c: Columns, policy: Policy) -> Problem:
         win_owner, np.asarray(c.win_start, dtype=np.int64), np.asarray(c.win_end, dtype=np.int64), n_v
     )
 
+    rules, rule_issues = compile_rules(
+        c,
+        policy,
+        vol_order,
+        act_order,
+        act_rank,
+        {vid: i for i, vid in enumerate(volunteer_ids)},
+        skill_code,
+        act_start,
+        act_end,
+    )
+    if rule_issues:
+        raise InputError(rule_issues)
+
     def by_vol(values: Sequence[float] | Sequence[int] | Sequence[bool], dtype: type) -> npt.NDArray[Any]:
         return np.asarray(values, dtype=dtype)[vol_order] if n_v else np.zeros(0, dtype=dtype)
 
@@ -397,8 +302,8 @@ def assemble(c: Columns, policy: Policy) -> Problem:
         pref_act=pref_act[pref_order].astype(np.int32),
         pref_rank=pref_rank[pref_order].astype(np.int32),
         vol_pref_groups=by_vol(c.vol_groups, np.int32),
-        act_start=by_act(c.act_start, np.int64),
-        act_end=by_act(c.act_end, np.int64),
+        act_start=act_start,
+        act_end=act_end,
         act_lat=by_act(c.act_lat, np.float64),
         act_lon=by_act(c.act_lon, np.float64),
         act_capacity=by_act(c.act_capacity, np.int64),
@@ -419,6 +324,7 @@ def assemble(c: Columns, policy: Policy) -> Problem:
         hist_day=hist_day[hist_order],
         hist_attended=hist_attended[hist_order],
         hist_rating=hist_rating[hist_order].astype(np.int32),
+        rules=rules,
     )
 
 

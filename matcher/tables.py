@@ -18,6 +18,9 @@ history         ``date:outcome`` or ``date:attended:rating`` ``2026-10-01:attend
                 joined by ``;``                             ``2026-10-08:no_show``
 organizations,  organisation names joined by ``;``          ``红十字会;街道社工站``
 members_only
+roles           ``name:count[:min][=skill:level,...]``       ``社工:1:1=社会工作:2;志愿者:4``
+                joined by ``;``
+ratios          ``lead/per/of`` joined by ``;``             ``社工/4/志愿者``
 =============== =========================================== ==================================
 
 An empty cell (or a null / NaN in a frame) means the field is absent, so its default applies.
@@ -183,6 +186,39 @@ def _history(cell: Any) -> Any:
     return out
 
 
+def _roles(cell: Any) -> Any:
+    """``name:count[:min][=skill:level,skill...]`` joined by ``;``."""
+    items = _items(cell)
+    if items is None:
+        return cell
+    out = []
+    for item in items:
+        head, _, reqs = item.partition("=")
+        name, _, numbers = head.partition(":")
+        count, _, least = numbers.partition(":")
+        role: dict[str, Any] = {"name": name.strip(), "count": _integer(count)}
+        if least.strip():
+            role["min"] = _integer(least)
+        if reqs.strip():
+            role["requirements"] = _requirements(reqs.replace(",", ";"))
+        out.append(role)
+    return out
+
+
+def _ratios(cell: Any) -> Any:
+    """``lead/per/of`` joined by ``;``: one ``lead`` per ``per`` of ``of``."""
+    items = _items(cell)
+    if items is None:
+        return cell
+    out = []
+    for item in items:
+        parts = [part.strip() for part in item.split("/")]
+        if len(parts) != 3:
+            raise _CellError("a ratio is written lead/per/of", "bad_ratio")
+        out.append({"lead": parts[0], "per": _integer(parts[1]), "of": parts[2]})
+    return out
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -199,6 +235,8 @@ _VOLUNTEER_CELLS: dict[str, Callable[[Any], Any]] = {
     "history": _history,
     "signed_up_at": _instant,
     "organizations": _id_list,
+    "max_hours": _number,
+    "max_hours_per_day": _number,
 }
 _ACTIVITY_CELLS: dict[str, Callable[[Any], Any]] = {
     "id": _same,
@@ -213,6 +251,9 @@ _ACTIVITY_CELLS: dict[str, Callable[[Any], Any]] = {
     "priority": _integer,
     "requirements": _requirements,
     "members_only": _id_list,
+    "min_volunteers": _integer,
+    "roles": _roles,
+    "ratios": _ratios,
 }
 #: The columns a volunteers table may have (only ``id`` is required).
 VOLUNTEER_COLUMNS = tuple(_VOLUNTEER_CELLS)

@@ -19,6 +19,7 @@ import matcher
 from matcher.cli import main
 from matcher.errors import InputError
 from matcher.problem import Problem
+from matcher.rules import MenuRules
 from tests.strategies import problems
 
 VOL_COLUMNS = [
@@ -41,10 +42,12 @@ def via_models(doc: dict[str, Any]) -> Problem:
     return matcher.compile_problem(parsed.volunteers, parsed.activities, parsed.policy)
 
 
-def assert_same_problem(a: Problem, b: Problem) -> None:
-    for field in dataclasses.fields(Problem):
+def assert_same_problem(a: Any, b: Any) -> None:
+    for field in dataclasses.fields(a):
         x, y = getattr(a, field.name), getattr(b, field.name)
-        if isinstance(x, np.ndarray):
+        if isinstance(x, MenuRules):
+            assert_same_problem(x, y)
+        elif isinstance(x, np.ndarray):
             assert x.dtype == y.dtype, field.name
             assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), field.name
         else:
