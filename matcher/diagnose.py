@@ -155,7 +155,7 @@ def _skills_failure(p: Problem, v: int, a: int) -> RuleFailure:
 
 def _role_failure(p: Problem, v: int, a: int) -> RuleFailure:
     rules = p.rules
-    roles = []
+    roles: list[dict[str, Any]] = []
     for k in rules.role_of(a):
         lo, hi = rules.role_req_ptr[k], rules.role_req_ptr[k + 1]
         missing = _missing(p, v, rules.role_req_code[lo:hi], rules.role_req_level[lo:hi])
