@@ -139,13 +139,31 @@ def solve_edges(
         flow_chosen = canonical_selection(
             fi, u, y, lambda e: tie_keys(p.volunteer_ids, p.activity_ids, fi.tail[e], fi.head[e])
         )
+    start, busy_end = p.act_start[edges.act], p.act_busy_end[edges.act]
+    selection, rules = flow_chosen, None
+    if p.rules.needs_program:
+        from matcher.solvers.program import solve_rules
+
+        with timer("rules"):
+            rules = solve_rules(p, fi, objective.priority, objective.cost, busy_end, flow_chosen)
+        selection = rules.chosen
     with timer("overlaps"):
-        start, end = p.act_start[edges.act], p.act_end[edges.act]
-        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, end, flow_chosen)
+        # Components the rules program settled hold no overlap, so this step leaves them alone.
+        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, busy_end, selection)
     with timer("certify"):
-        certificate = _certify(fi, flow_chosen, u, y, outcome, objective.scale, name)
+        certificate = _certify(
+            fi, flow_chosen, u, y, outcome, objective.scale, name, rules is not None and rules.edges > 0
+        )
     with timer("result"):
-        result = build_result(p, edges, costs, outcome.chosen, name, certificate, timer.seconds, objective.weight)
+        roles = rules.role if rules is not None else None
+        result = build_result(
+            p, edges, costs, outcome.chosen, name, certificate, timer.seconds, objective.weight, roles
+        )
+    if rules is not None:
+        from matcher.staffing import rules_report
+
+        report = rules_report(result, rules)
+        result = replace(result, rules=report, status=report.status)
     if p.policy.target_fill_probability is not None and p.n_activities:
         from matcher.overbook import overbook
 
@@ -179,12 +197,27 @@ def price_of_stability(p: Problem, *, backend: str | None = None) -> dict[str, A
 
 
 def _certify(
-    fi: FlowInput, flow_chosen: Mask, u: I64, y: I64, outcome: OverlapOutcome, scale: int, backend: str
+    fi: FlowInput,
+    flow_chosen: Mask,
+    u: I64,
+    y: I64,
+    outcome: OverlapOutcome,
+    scale: int,
+    backend: str,
+    programmed: bool = False,
 ) -> Certificate:
-    """Prove the final selection optimal: LP duals, extended by clique prices after the overlap step."""
+    """Prove the final selection optimal: LP duals, extended by clique prices after the overlap step.
+
+    ``programmed``: the menu rules' integer program settled part of the plan, so the proof is
+    HiGHS's branch and bound (kind ``milp``), and the flow duals give the bound.
+    """
     relaxed = check_duals(fi, flow_chosen, u, y)
     if not relaxed.proves_optimal:
         raise SolverError(f"backend {backend!r} returned a flow its dual certificate does not prove optimal")
+    if programmed:
+        return Certificate(
+            "milp", scale, relaxed.dual, u, y, overlap_rounds=outcome.rounds, overlap_volunteers=outcome.lazy_volunteers
+        )
     if outcome.rounds == 0:
         return Certificate("lp_dual", scale, relaxed.dual, u, y)
     extended = rational_duals(u, y, outcome.duals) if outcome.duals is not None else None

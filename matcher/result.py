@@ -28,14 +28,17 @@ if TYPE_CHECKING:
     from matcher.rematching import RematchSummary
     from matcher.report import FairnessReport, ServiceHours
     from matcher.solvers.base import FlowInput
+    from matcher.staffing import RulesReport
 
 __all__ = ["Assignment", "Certificate", "MatchResult", "ObjectiveValue", "Unassigned", "Unfilled", "build_result"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
-#: ``optimal``: the certified optimum; ``stable`` / ``first_come``: the other modes (:mod:`matcher.modes`).
-Status = Literal["optimal", "stable", "first_come"]
+#: ``optimal``: the certified optimum; ``feasible``: the menu rules' integer program hit its time
+#: limit (the ``rules`` section gives the proven gap); ``stable`` / ``first_come``: the other
+#: modes (:mod:`matcher.modes`).
+Status = Literal["optimal", "feasible", "stable", "first_come"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,11 @@ class Assignment:
     cost_terms: dict[str, int]
     distance_km: float | None
     preference_rank: int | None
+    role: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping with a fixed key order."""
-        return {
+        """JSON-ready mapping with a fixed key order (``role`` only at activities with roles)."""
+        out = {
             "volunteer_id": self.volunteer_id,
             "activity_id": self.activity_id,
             "cost": self.cost,
@@ -59,6 +63,9 @@ class Assignment:
             "distance_km": self.distance_km,
             "preference_rank": self.preference_rank,
         }
+        if self.role is not None:
+            out["role"] = self.role
+        return out
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,8 @@ class MatchResult:
     rematch: RematchSummary | None = None
     overbooking: Overbooking | None = None
     weight: I64 | None = None
+    roles: I64 | None = None
+    rules: RulesReport | None = None
 
     def to_document(self, *, include_timings: bool = False, waitlist: int = 0) -> dict[str, Any]:
         """The result as the JSON-ready document the CLI writes.
@@ -193,6 +202,8 @@ class MatchResult:
             doc["waitlists"] = {
                 aid: [r.to_dict() for r in self.waitlist(aid, waitlist)] for aid in self.problem.activity_ids
             }
+        if self.rules is not None:
+            doc["rules"] = self.rules.to_dict()
         if self.overbooking is not None:
             doc["overbooking"] = self.overbooking.to_dict()
         if self.rematch is not None:
@@ -341,11 +352,14 @@ def build_result(
     certificate: Certificate,
     timings: dict[str, float],
     weight: I64 | None = None,
+    roles: I64 | None = None,
 ) -> MatchResult:
     """Assemble a :class:`MatchResult` from the solver's selection of edges.
 
-    ``weight``, the objective weights the solver maximised, is kept for explanations.
+    ``weight``, the objective weights the solver maximised, is kept for explanations; ``roles``
+    (per edge, the global role index filled, -1 for none) names each assignment's role.
     """
+    role_name = p.rules.role_name
     idx = np.flatnonzero(chosen)
     total = costs.total
     terms = {name: costs.term(name) for name in COST_TERMS}
@@ -357,6 +371,7 @@ def build_result(
             cost_terms={name: int(arr[e]) for name, arr in terms.items()},
             distance_km=_km(int(edges.distance_m[e])) if edges.in_person[e] else None,
             preference_rank=int(edges.rank[e]) + 1 if edges.rank[e] >= 0 else None,
+            role=role_name[roles[e]] if roles is not None and roles[e] >= 0 else None,
         )
         for e in idx.tolist()
     )
@@ -394,4 +409,5 @@ def build_result(
         metrics=compute_metrics(p, edges, chosen),
         timings=timings,
         weight=weight,
+        roles=roles,
     )

@@ -21,7 +21,7 @@ from matcher.pipeline import flow_input, prepare
 from matcher.problem import Problem
 from matcher.rematching import rematch_inputs
 from matcher.result import MatchResult
-from matcher.solvers.overlap import conflicting_volunteers
+from matcher.rules_check import rule_violations
 
 __all__ = ["Verification", "verify"]
 
@@ -51,8 +51,9 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
     """Check a result (object or JSON document) against a compiled problem.
 
     Feasibility: every assignment is an eligible pair with the right cost, no activity over
-    capacity, no volunteer over ``max_activities`` or in two overlapping activities, and the
-    objective, unfilled and unassigned lists agree with the assignments. Optimality: the
+    capacity, no volunteer over ``max_activities`` or in two overlapping activities (rest
+    included), every menu rule kept (:mod:`matcher.rules_check`), and the objective, unfilled
+    and unassigned lists agree with the assignments. Optimality: the
     certificate's dual prices must give a dual objective equal to the solution's weight.
     """
     doc = result.to_document() if isinstance(result, MatchResult) else result
@@ -69,6 +70,7 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
     n_act = max(p.n_activities, 1)
     edge_keys = edges.vol.astype(np.int64) * n_act + edges.act
     chosen = np.zeros(len(edges), dtype=bool)
+    role = np.full(len(edges), -1, dtype=np.int64)
     total = costs.total
     for item in doc.get("assignments", []):
         vid, aid = item.get("volunteer_id"), item.get("activity_id")
@@ -84,6 +86,7 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
         if chosen[e]:
             problems.append(f"volunteer {vid!r} is assigned to activity {aid!r} twice")
         chosen[e] = True
+        role[e] = _role_index(p, j, item.get("role"))
         if item.get("cost") != int(total[e]):
             problems.append(f"assignment ({vid!r}, {aid!r}) reports cost {item.get('cost')}, expected {int(total[e])}")
         if item.get("cost_terms") is not None and item["cost_terms"] != costs.breakdown(e):
@@ -96,8 +99,7 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
     problems += [
         f"activity {p.activity_ids[j]!r} exceeds its capacity" for j in np.flatnonzero(filled > p.act_capacity)
     ]
-    clashes = conflicting_volunteers(edges.vol.astype(np.int64), p.act_start[edges.act], p.act_end[edges.act], chosen)
-    problems += [f"volunteer {p.volunteer_ids[i]!r} has overlapping assignments" for i in clashes]
+    problems += rule_violations(p, edges, chosen, role)
     if pinned is not None and (pinned & ~chosen).any():
         problems.append("an accepted (pinned) assignment was not kept")
     priority_filled = int(p.act_priority[edges.act[chosen]].sum())
@@ -157,6 +159,14 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
     return Verification(feasible, optimal, tuple(problems), check.primal, check.dual)
 
 
+def _role_index(p: Problem, act: int, name: Any) -> int:
+    """The global index of the role ``name`` at activity ``act``; -1 when absent or unknown."""
+    for k in p.rules.role_of(act):
+        if p.rules.role_name[k] == name:
+            return k
+    return -1
+
+
 def _pairs(value: Any, name: str) -> list[tuple[str, str]]:
     ok = isinstance(value, list) and all(
         isinstance(x, list) and len(x) == 2 and all(isinstance(i, str) for i in x) for x in value
@@ -205,7 +215,7 @@ def _cliques_from(
             problems.append(f"certificate clique of volunteer {vid!r} names unknown ids or a bad price")
             continue
         acts = np.array(js, dtype=np.int64)
-        if len(acts) and p.act_start[acts].max() >= p.act_end[acts].min():
+        if len(acts) and p.act_start[acts].max() >= p.act_busy_end[acts].min():
             problems.append(f"certificate clique of volunteer {vid!r} holds activities that do not all overlap")
             continue
         pos, found = sorted_lookup(edge_keys, i * n_act + acts)

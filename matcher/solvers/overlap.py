@@ -27,7 +27,14 @@ from scipy.sparse.csgraph import connected_components
 from matcher.errors import SolverError
 from matcher.solvers.base import FlowInput
 
-__all__ = ["ComponentDuals", "OverlapOutcome", "clashes_with_chosen", "conflicting_volunteers", "resolve_overlaps"]
+__all__ = [
+    "ComponentDuals",
+    "OverlapOutcome",
+    "clashes_with_chosen",
+    "clique_rows",
+    "conflicting_volunteers",
+    "resolve_overlaps",
+]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -94,7 +101,7 @@ class OverlapOutcome:
     duals: list[ComponentDuals] | None = None
 
 
-def _clique_rows(edge_ids: I64, start: I64, end: I64) -> list[I64]:
+def clique_rows(edge_ids: I64, start: I64, end: I64) -> list[I64]:
     """Clique constraints of one volunteer's edges: at each start time, the edges running then."""
     rows: list[I64] = []
     seen: set[bytes] = set()
@@ -173,7 +180,7 @@ def _with_cliques(
     e_vol, e_start, e_end = vol[comp.edges], start[comp.edges], end[comp.edges]
     cliques: list[I64] = []
     for v in sorted(lazy):
-        for members in _clique_rows(local[e_vol == v], e_start, e_end):
+        for members in clique_rows(local[e_vol == v], e_start, e_end):
             rows.append(np.full(len(members), n_rows))
             cols.append(members)
             vals.append(np.ones(len(members)))

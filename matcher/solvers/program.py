@@ -1,0 +1,240 @@
+"""The menu rules as one integer program, solved by HiGHS on the components they touch.
+
+Roles, minimum staffing, hour limits and together/apart groups do not fit a flow network. The
+flow optimum (with the rules dropped) is a relaxation: on connected components of the candidate
+graph that no rule touches it stays optimal, and only the other components go into a
+mixed-integer program (:mod:`matcher.solvers.rules_model` builds it). Its starting point is the
+flow optimum, repaired into a plan that keeps every rule (:mod:`matcher.solvers.repair`), so the
+branch and bound starts with a good incumbent and a time limit always leaves a valid plan.
+
+Exactness: the objective is the same integer weight the flow maximises. HiGHS sums in float64,
+so while the weights' absolute sum stays below 2**53 one solve settles both levels; beyond that
+the levels are solved in turn (most priority, then least cost at that priority). Like the
+no-overlap step, clique rows for volunteers who hold overlapping activities are added lazily
+until no plan breaks the rule. HiGHS proves optimality (``mip_rel_gap = 0``); when
+``policy.time_limit_seconds`` runs out first, the best plan is returned with its proven bound.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.errors import SolverError
+from matcher.problem import Problem
+from matcher.solvers.base import FlowInput
+from matcher.solvers.overlap import conflicting_volunteers
+from matcher.solvers.repair import repair
+from matcher.solvers.rules_model import RulesModel, build_model, component_edges
+
+__all__ = ["RulesOutcome", "solve_rules"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+
+_FLOAT_EXACT = 2**53
+
+
+@dataclass(frozen=True, eq=False)
+class RulesOutcome:
+    """What the rules step did.
+
+    ``chosen`` is the whole selection (edges outside the program keep the flow's choice);
+    ``role[e]`` is the global role index edge ``e`` fills (-1: none). ``objective`` and ``bound``
+    are the program's value and HiGHS's proven upper bound on it, in combined-weight units
+    (``priority * scale - cost``, load cost included); they are equal when ``proven``.
+    """
+
+    chosen: Mask
+    role: I64
+    proven: bool
+    objective: int
+    bound: int
+    edges: int
+    volunteers: int
+    activities: int
+    rounds: int
+
+
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    # highspy prints a banner on stdout when a solver object is created, before any option can
+    # silence it; a CLI that writes its result to stdout must not get it.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+def _highs() -> Any:
+    import highspy
+
+    with _quiet_stdout():
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 0.0)
+    h.setOptionValue("random_seed", 0)
+    return h
+
+
+def _run(
+    model: RulesModel, objective: F64, start: F64, seconds: float, floor: F64 | None
+) -> tuple[F64 | None, float, bool]:
+    """Maximise ``objective`` over ``model`` (plus ``floor``: objective row >= value) from ``start``.
+
+    Returns (solution or None, proven upper bound, proven optimal).
+    """
+    import highspy
+
+    matrix, row_lower, row_upper = model.matrix, model.row_lower, model.row_upper
+    if floor is not None:
+        import scipy.sparse as sp
+
+        matrix = sp.vstack([matrix, sp.csr_matrix(floor[1:].reshape(1, -1))]).tocsc()
+        row_lower = np.append(row_lower, floor[0])
+        row_upper = np.append(row_upper, np.inf)
+    matrix = matrix.tocsc()
+    h = _highs()
+    h.setOptionValue("time_limit", max(seconds, 0.01))
+    inf = highspy.kHighsInf
+    status = h.passModel(
+        matrix.shape[1],
+        matrix.shape[0],
+        matrix.nnz,
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMaximize),
+        0.0,
+        objective,
+        model.col_lower,
+        model.col_upper,
+        np.where(np.isfinite(row_lower), row_lower, -inf),
+        np.where(np.isfinite(row_upper), row_upper, inf),
+        matrix.indptr.astype(np.int32),
+        matrix.indices.astype(np.int32),
+        matrix.data.astype(np.float64),
+        model.integrality,
+    )
+    if status != highspy.HighsStatus.kOk:
+        raise SolverError(f"HiGHS rejected the rules program: {status}")
+    h.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
+    h.run()
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_solution else None
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        return x, float(info.objective_function_value), True
+    if model_status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
+        return x, float(info.mip_dual_bound), False
+    raise SolverError(f"HiGHS ended the rules program with status {h.modelStatusToString(model_status)}")
+
+
+def _mask(n: int, idx: I64) -> Mask:
+    out = np.zeros(n, dtype=bool)
+    out[idx] = True
+    return out
+
+
+def _columns(x: F64 | None) -> Mask | None:
+    if x is None:
+        return None
+    chosen: Mask = np.rint(x) > 0.5
+    return chosen
+
+
+def _solve_levels(model: RulesModel, start: F64, deadline: float, flow_bound: int) -> tuple[Mask, bool, int]:
+    """The best plan for ``model`` from ``start``, proven or as far as time allows, and its bound.
+
+    ``flow_bound`` (the flow optimum on these edges) bounds every plan, so it caps the bound.
+    """
+    fallback: Mask = start > 0.5
+    if float(np.abs(model.weight).sum()) < _FLOAT_EXACT:
+        x, bound, proven = _run(model, model.weight.astype(np.float64), start, deadline - time.monotonic(), None)
+        chosen = _columns(x)
+        best = chosen if chosen is not None else fallback
+        if proven:
+            return best, True, model.value(best)
+        return best, False, min(flow_bound, int(np.floor(bound + 0.5)))
+    # Weights too large for exact float sums: most priority first, then least cost at that priority.
+    prio = model.priority.astype(np.float64)
+    x, _, proven = _run(model, prio, start, (deadline - time.monotonic()) / 2, None)
+    first = _columns(x)
+    if first is None or not proven:
+        best = first if first is not None and model.value(first) > model.value(fallback) else fallback
+        return best, False, flow_bound
+    reached = float(model.priority[first].sum())
+    floor = np.concatenate([[reached - 0.5], prio])
+    x, _, proven = _run(
+        model, -model.cost.astype(np.float64), first.astype(np.float64), deadline - time.monotonic(), floor
+    )
+    second = _columns(x)
+    best = second if second is not None else first
+    return best, proven, model.value(best) if proven else flow_bound
+
+
+def solve_rules(p: Problem, fi: FlowInput, priority: I64, cost: I64, busy_end: I64, chosen: Mask) -> RulesOutcome:
+    """Make ``chosen`` (the flow optimum without the rules) optimal under the menu rules.
+
+    ``priority``/``cost`` are the objective levels behind ``fi.weight``; ``busy_end`` is each
+    edge's activity end plus the rest time (:attr:`~matcher.problem.Problem.act_busy_end`).
+    """
+    deadline = time.monotonic() + p.policy.time_limit_seconds
+    edges = component_edges(p, fi)
+    role = np.full(len(fi.tail), -1, dtype=np.int64)
+    if len(edges) == 0:
+        return RulesOutcome(chosen, role, True, 0, 0, 0, 0, 0, 0)
+    start_times = p.act_start[fi.head]
+    lazy: set[int] = set()
+    result = chosen.copy()
+    rounds = 0
+    current = chosen[edges]
+    # The flow optimum on these components bounds every plan that keeps the rules.
+    flow_bound = int(fi.weight[edges][current].astype(object).sum()) - fi.load_penalty(
+        chosen & _mask(len(chosen), edges)
+    )
+    while True:
+        rounds += 1
+        model = build_model(p, fi, priority, cost, busy_end, edges, lazy)
+        start = repair(p, fi, model, busy_end, current)
+        columns, proven, bound = _solve_levels(model, start, deadline, flow_bound)
+        if not model.keeps_rules(columns):
+            raise SolverError("HiGHS returned a plan that breaks the menu rules")
+        local = columns[: len(edges)]
+        new = conflicting_volunteers(fi.tail[edges], start_times[edges], busy_end[edges], local)
+        fresh = {int(v) for v in new} - lazy
+        if len(new) and not fresh:
+            raise SolverError("HiGHS returned a plan that breaks its own no-overlap rows")
+        if not fresh:
+            break
+        lazy |= fresh
+        current = local
+    result[edges] = local
+    role[edges[model.z_edge[columns[model.z_cols]]]] = model.z_role[columns[model.z_cols]]
+    value = model.value(columns)
+    return RulesOutcome(
+        chosen=result,
+        role=role,
+        proven=proven,
+        objective=value,
+        bound=max(bound, value),
+        edges=len(edges),
+        volunteers=len(model.vols),
+        activities=len(model.acts),
+        rounds=rounds,
+    )

@@ -1,0 +1,179 @@
+"""A plan that keeps every menu rule, made from the flow optimum by dropping assignments.
+
+It is the integer program's starting point: branch and bound begins with a good incumbent, and a
+time limit always leaves a valid plan. Dropping is enough, because the empty plan keeps every
+rule (minima only bind an activity that runs). The repair is greedy (it keeps the heavier
+assignments) and deterministic; it is not optimal, the program is.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.problem import Problem
+from matcher.solvers.base import FlowInput
+from matcher.solvers.overlap import conflicting_volunteers
+
+if TYPE_CHECKING:
+    from matcher.solvers.rules_model import RulesModel
+
+__all__ = ["repair"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+
+_NONE = np.iinfo(np.int64).max
+
+
+def _of(vol: I64, v: int) -> I64:
+    """Positions of volunteer ``v``'s edges (``vol`` is sorted)."""
+    return np.arange(np.searchsorted(vol, v, side="left"), np.searchsorted(vol, v, side="right"), dtype=np.int64)
+
+
+def _volunteer_limits(p: Problem, vol: I64, act: I64, busy_end: I64, x: Mask, weight: I64) -> bool:
+    """Keep, per volunteer who breaks an hour limit or the no-overlap rule, the heaviest plan that fits."""
+    rules = p.rules
+    duration = (p.act_end - p.act_start)[act]
+    hours = np.bincount(vol[x], weights=duration[x].astype(np.float64), minlength=p.n_volunteers)
+    bad = set(np.flatnonzero(hours > rules.vol_max_micros.astype(np.float64)).tolist())
+    bad |= {int(v) for v in conflicting_volunteers(vol, p.act_start[act], busy_end, x)}
+    daily = np.flatnonzero(x & (rules.vol_max_micros_day[vol] < _NONE))
+    bad |= {int(v) for v in vol[daily]}  # few volunteers set a daily cap; check them below
+    changed = False
+    for v in sorted(bad):
+        mine = _of(vol, v)
+        mine = mine[x[mine]]
+        order = mine[np.lexsort((mine, -weight[mine]))]
+        kept: list[int] = []
+        total = 0
+        per_day: dict[int, int] = {}
+        for e in order.tolist():
+            a = int(act[e])
+            clash = any(p.act_start[a] < busy_end[k] and p.act_start[act[k]] < busy_end[e] for k in kept)
+            days = range(int(rules.day_ptr[a]), int(rules.day_ptr[a + 1]))
+            day_ok = all(
+                per_day.get(int(rules.day_index[d]), 0) + int(rules.day_micros[d]) <= rules.vol_max_micros_day[v]
+                for d in days
+            )
+            if clash or total + int(duration[e]) > rules.vol_max_micros[v] or not day_ok:
+                continue
+            kept.append(e)
+            total += int(duration[e])
+            for d in days:
+                per_day[int(rules.day_index[d])] = per_day.get(int(rules.day_index[d]), 0) + int(rules.day_micros[d])
+        drop = np.setdiff1d(mine, np.asarray(kept, dtype=np.int64))
+        if len(drop):
+            x[drop] = False
+            changed = True
+    return changed
+
+
+def _groups(p: Problem, vol: I64, act: I64, x: Mask, weight: I64) -> bool:
+    """Together: all members or none at each activity; apart: the lighter of the two leaves."""
+    rules = p.rules
+    changed = False
+    for g in range(len(rules.together_ptr) - 1):
+        members = rules.together_vol[rules.together_ptr[g] : rules.together_ptr[g + 1]]
+        mine = np.concatenate([_of(vol, m) for m in members.tolist()])
+        mine = mine[x[mine]]
+        acts, counts = np.unique(act[mine], return_counts=True)
+        drop = mine[np.isin(act[mine], acts[counts < len(members)])]
+        if len(drop):
+            x[drop] = False
+            changed = True
+    for u, w in zip(rules.apart_a.tolist(), rules.apart_b.tolist(), strict=True):
+        eu, ew = _of(vol, u), _of(vol, w)
+        eu, ew = eu[x[eu]], ew[x[ew]]
+        for a in np.intersect1d(act[eu], act[ew]).tolist():
+            i, j = int(eu[act[eu] == a][0]), int(ew[act[ew] == a][0])
+            x[j if (weight[i], -i) >= (weight[j], -j) else i] = False
+            changed = True
+    return changed
+
+
+def _staffing(p: Problem, model: RulesModel, act: I64, x: Mask, weight: I64, z: Mask) -> bool:
+    """Give each volunteer at a team activity a role; drop who fits no open role, then failed activities.
+
+    An activity is dropped whole when its minimum, a role's minimum or a ratio then fails.
+    """
+    rules = p.rules
+    changed = False
+    z[:] = False
+    options_of: dict[int, list[int]] = {}
+    for k, e in enumerate(model.z_edge.tolist()):
+        options_of.setdefault(e, []).append(k)
+    by_act = np.argsort(act, kind="stable")
+    ptr = np.searchsorted(act[by_act], np.arange(p.n_activities + 1))
+    for a in model.acts[rules.act_needs_program[model.acts]].tolist():
+        at = by_act[ptr[a] : ptr[a + 1]]
+        here = at[x[at]]
+        if len(here) == 0:
+            continue
+        filled: dict[int, int] = {}
+        if rules.act_has_roles[a]:
+            # Volunteers with the fewest options choose first; each takes the role that needs them most.
+            order = sorted(here.tolist(), key=lambda e: (len(options_of.get(e, [])), -int(weight[e]), e))
+            for e in order:
+                open_options = [
+                    k
+                    for k in options_of.get(e, [])
+                    if filled.get(int(model.z_role[k]), 0) < rules.role_count[model.z_role[k]]
+                ]
+                if not open_options:
+                    x[e] = False
+                    changed = True
+                    continue
+                k = max(
+                    open_options,
+                    key=lambda k: (rules.role_min[model.z_role[k]] - filled.get(int(model.z_role[k]), 0), -k),
+                )
+                z[k] = True
+                filled[int(model.z_role[k])] = filled.get(int(model.z_role[k]), 0) + 1
+        count = int(x[at].sum())
+        roles = rules.role_of(a)
+        short = any(filled.get(r, 0) < rules.role_min[r] for r in roles) if count else False
+        ratio = np.flatnonzero(rules.ratio_act == a)
+        lacking = any(
+            rules.ratio_per[q] * filled.get(int(rules.ratio_lead[q]), 0) < filled.get(int(rules.ratio_of[q]), 0)
+            for q in ratio.tolist()
+        )
+        if count and (count < rules.act_min_volunteers[a] or short or lacking):
+            drop = at[x[at]]
+            x[drop] = False
+            z[np.isin(model.z_edge, drop)] = False
+            changed = True
+    return changed
+
+
+def repair(p: Problem, fi: FlowInput, model: RulesModel, busy_end: I64, current: Mask) -> F64:
+    """A full starting column vector for ``model`` (0/1 values) that keeps every rule."""
+    n_x = len(model.edges)
+    vol, act = fi.tail[model.edges], fi.head[model.edges]
+    weight = model.weight[:n_x]
+    ends = busy_end[model.edges]
+    x = current.copy() & (model.col_upper[:n_x] > 0.5)
+    z = np.zeros(len(model.z_edge), dtype=bool)
+    while True:
+        changed = _groups(p, vol, act, x, weight)
+        changed |= _volunteer_limits(p, vol, act, ends, x, weight)
+        changed |= _staffing(p, model, act, x, weight, z)
+        if not changed:
+            break
+    columns = np.zeros(model.matrix.shape[1])
+    columns[:n_x] = x
+    if model.n_steps:
+        # The cheapest steps carry each volunteer's load: steps are listed per volunteer, cheapest first.
+        load = np.bincount(np.searchsorted(model.vols, vol[x]), minlength=len(model.vols))
+        steps = fi.left_steps[model.vols]
+        first = np.cumsum(steps) - steps
+        k = np.arange(model.n_steps) - np.repeat(first, steps)
+        columns[n_x : n_x + model.n_steps] = k < np.repeat(load, steps)
+    columns[model.z_cols] = z
+    runs = np.zeros(p.n_activities, dtype=bool)
+    runs[act[x]] = True
+    columns[model.y_cols] = runs[model.y_act]
+    return columns
