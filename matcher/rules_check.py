@@ -96,6 +96,7 @@ def rule_violations(p: Problem, edges: Edges, chosen: Mask, role: I64) -> list[s
     ``role[e]`` is the global role index that chosen edge ``e`` fills (-1: none).
     """
     vol, act = edges.vol[chosen].astype(np.int64), edges.act[chosen].astype(np.int64)
+    role = np.asarray(role, dtype=np.int64)
     out = [
         f"volunteer {p.volunteer_ids[i]!r} has overlapping assignments (rest included)"
         for i in conflicting_volunteers(

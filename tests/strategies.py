@@ -175,3 +175,61 @@ def dense_overlap_problems(draw: st.DrawFn) -> dict[str, Any]:
         "activities": acts,
         "policy": {"weights": {"load": draw(st.sampled_from([0, 0, 7, 200]))}},
     }
+
+
+@st.composite
+def team_roles(draw: st.DrawFn, capacity: int) -> dict[str, Any]:
+    """Roles (and sometimes a ratio and a minimum) for an activity of ``capacity`` places."""
+    roles = []
+    for name in draw(st.sampled_from([["社工", "志愿者"], ["lead"], ["社工", "志愿者", "driver"]])):
+        count = draw(st.integers(1, 2))
+        role: dict[str, Any] = {"name": name, "count": count}
+        if draw(st.booleans()):
+            role["min"] = draw(st.integers(0, 1))
+        if draw(st.booleans()):
+            role["requirements"] = [{"skill": draw(st.sampled_from(SKILLS)), "min_level": draw(st.integers(1, 3))}]
+        roles.append(role)
+    while sum(r.get("min", 0) for r in roles) > capacity:
+        roles[-1].pop("min", None)
+        roles = roles if sum(r.get("min", 0) for r in roles) <= capacity else roles[:1]
+    out: dict[str, Any] = {"roles": roles}
+    if len(roles) >= 2 and draw(st.booleans()):
+        out["ratios"] = [{"lead": roles[0]["name"], "per": draw(st.integers(1, 2)), "of": roles[1]["name"]}]
+    return out
+
+
+@st.composite
+def rule_problems(draw: st.DrawFn, max_volunteers: int = 6, max_activities: int = 4) -> dict[str, Any]:
+    """Problems that use the menu rules: roles, minima, hour limits, rest, together and apart."""
+    doc = draw(problems(max_volunteers=max_volunteers, max_activities=max_activities))
+    if draw(st.booleans()):
+        # Dense: everyone may take everything (roles aside), so the rules, not eligibility, decide.
+        for vol in doc["volunteers"]:
+            for key in ("availability", "location", "preferences"):
+                vol.pop(key, None)
+            vol["max_activities"] = draw(st.integers(1, 3))
+        for act in doc["activities"]:
+            for key in ("location", "requirements", "members_only"):
+                act.pop(key, None)
+    for act in doc["activities"]:
+        if draw(st.booleans()):
+            act.update(draw(team_roles(act["capacity"])))
+        places = act["capacity"] if "roles" not in act else min(act["capacity"], sum(r["count"] for r in act["roles"]))
+        if draw(st.booleans()):
+            act["min_volunteers"] = draw(st.integers(0, places))
+    for vol in doc["volunteers"]:
+        if draw(st.integers(0, 2)) == 0:
+            vol["max_hours"] = draw(st.sampled_from([1.0, 2.5, 4, 6]))
+        if draw(st.integers(0, 2)) == 0:
+            vol["max_hours_per_day"] = draw(st.sampled_from([1.5, 3.0, 5.0]))
+    ids = [v["id"] for v in doc["volunteers"]]
+    pol = doc["policy"]
+    if draw(st.booleans()):
+        pol["min_rest_minutes"] = draw(st.sampled_from([30, 60, 120]))
+    if len(ids) >= 2 and draw(st.booleans()):
+        pol["together"] = [draw(st.lists(st.sampled_from(ids), unique=True, min_size=2, max_size=3))]
+    if len(ids) >= 2 and draw(st.booleans()):
+        pol["apart"] = [draw(st.lists(st.sampled_from(ids), unique=True, min_size=2, max_size=2))]
+    if draw(st.integers(0, 3)) == 0:
+        pol["time_zone"] = draw(st.sampled_from(["UTC", "America/New_York"]))
+    return doc

@@ -1,0 +1,209 @@
+"""The menu rules: exact hand-checked cases, brute force, an independent MILP, and verify."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import matcher
+from matcher.rules_check import rule_violations
+from tests.helpers import objective, solve_doc
+from tests.reference_rules import rules_brute_force, rules_instance, rules_milp
+from tests.strategies import rule_problems
+
+
+def at(hour: int, minute: int = 0, day: int = 1) -> str:
+    return f"2026-12-{day:02d}T{hour:02d}:{minute:02d}:00+08:00"
+
+
+def act(aid: str, start: str, end: str, capacity: int, **extra: Any) -> dict[str, Any]:
+    return {"id": aid, "start": start, "end": end, "capacity": capacity, **extra}
+
+
+def assigned(result: matcher.MatchResult) -> set[tuple[str, str, str | None]]:
+    return {(a.volunteer_id, a.activity_id, a.role) for a in result.assignments}
+
+
+def assert_keeps_rules(result: matcher.MatchResult) -> None:
+    roles = result.roles if result.roles is not None else np.full(len(result.edges), -1, dtype=np.int64)
+    assert rule_violations(result.problem, result.edges, result.chosen, roles) == []
+    check = matcher.verify(result.problem, result)
+    assert check.feasible, check.problems
+    assert check.ok
+
+
+SOCIAL = {"name": "社工", "count": 1, "min": 1, "requirements": [{"skill": "社工", "min_level": 1}]}
+HELPERS = {"name": "志愿者", "count": 4}
+
+
+def test_social_worker_leads_the_team() -> None:
+    vols = [{"id": "sw"} | {"skills": {"社工": 2}}] + [{"id": f"v{i}"} for i in range(6)]
+    acts = [act("visit", at(9), at(11), 5, roles=[SOCIAL, HELPERS])]
+    r = matcher.match(vols, acts, {"selection": "open"})
+    assert ("sw", "visit", "社工") in assigned(r)
+    assert sum(1 for a in r.assignments if a.role == "志愿者") == 4
+    assert r.status == "optimal"
+    assert r.certificate.kind == "milp"
+    assert_keeps_rules(r)
+
+
+def test_no_social_worker_means_no_visit_and_says_why() -> None:
+    vols = [{"id": f"v{i}"} for i in range(5)]
+    acts = [act("visit", at(9), at(11), 5, roles=[SOCIAL, HELPERS]), act("clean", at(9), at(11), 2)]
+    r = matcher.match(vols, acts, {"selection": "open"})
+    # Nobody fits 社工, and a volunteer must fit some role: the helpers fit 志愿者, but the
+    # activity cannot run without its 社工.
+    assert {a.activity_id for a in r.assignments} == {"clean"}
+    assert r.rules is not None
+    (idle,) = r.rules.not_staffed
+    assert (idle.activity_id, idle.reason, idle.role) == ("visit", "role_short", "社工")
+    assert_keeps_rules(r)
+
+
+def test_ratio_one_lead_per_two() -> None:
+    lead = {"name": "lead", "count": 2, "requirements": [{"skill": "急救", "min_level": 1}]}
+    crew = {"name": "crew", "count": 6}
+    vols = [{"id": "L1", "skills": {"急救": 1}}] + [{"id": f"c{i}"} for i in range(6)]
+    acts = [act("a", at(9), at(11), 8, roles=[lead, crew], ratios=[{"lead": "lead", "per": 2, "of": "crew"}])]
+    r = matcher.match(vols, acts, {"selection": "open"})
+    # One lead allows two crew: three places filled, not seven.
+    assert r.metrics["places_filled"] == 3
+    assert_keeps_rules(r)
+
+
+def test_course_below_its_minimum_does_not_run() -> None:
+    vols = [{"id": f"v{i}"} for i in range(5)]
+    acts = [act("firstaid", at(14), at(16), 10, min_volunteers=6, priority=5), act("walk", at(14), at(16), 3)]
+    r = matcher.match(vols, acts, {"selection": "open"})
+    assert {a.activity_id for a in r.assignments} == {"walk"}
+    assert r.rules is not None
+    assert [n.reason for n in r.rules.not_staffed] == ["too_few_eligible"]
+    more = matcher.match([*vols, {"id": "v5"}], acts, {"selection": "open"})
+    assert {a.activity_id for a in more.assignments} == {"firstaid"}
+    assert_keeps_rules(more)
+
+
+def test_weekly_hour_cap() -> None:
+    vols = [{"id": "v", "max_activities": 3, "max_hours": 6}]
+    acts = [act(f"a{d}", at(9, day=d), at(12, day=d), 1) for d in (1, 2, 3)]
+    r = matcher.match(vols, acts, {"selection": "open"})
+    assert len(r.assignments) == 2
+    assert_keeps_rules(r)
+    r = matcher.match([vols[0] | {"max_hours": 9}], acts, {"selection": "open"})
+    assert len(r.assignments) == 3
+
+
+def test_daily_cap_counts_a_night_shift_on_both_days() -> None:
+    # 22:00-02:00 is 2 h on the 1st and 2 h on the 2nd (Beijing time); 09:00-11:00 on the 2nd too.
+    vols = [{"id": "v", "max_activities": 2, "max_hours_per_day": 3}]
+    acts = [act("night", at(22), at(2, day=2), 1), act("morning", at(9, day=2), at(11, day=2), 1)]
+    r = matcher.match(vols, acts, {"selection": "open"})
+    assert len(r.assignments) == 1
+    r = matcher.match([vols[0] | {"max_hours_per_day": 4}], acts, {"selection": "open"})
+    assert len(r.assignments) == 2
+    # In UTC the night shift falls on one day (14:00-18:00): 4 h > 3.5 h, so it cannot be taken.
+    r = matcher.match([vols[0] | {"max_hours_per_day": 3.5}], acts, {"selection": "open", "time_zone": "UTC"})
+    assert {a.activity_id for a in r.assignments} == {"morning"}
+
+
+@pytest.mark.parametrize(("rest", "both"), [(0, True), (30, True), (31, False), (60, False)])
+def test_rest_between_assignments(rest: int, both: bool) -> None:
+    vols = [{"id": "v", "max_activities": 2}]
+    acts = [act("a", at(9), at(11), 1), act("b", at(11, 30), at(13), 1)]
+    r = matcher.match(vols, acts, {"selection": "open", "min_rest_minutes": rest})
+    assert len(r.assignments) == (2 if both else 1)
+    assert_keeps_rules(r)
+
+
+def test_together_all_or_none() -> None:
+    vols = [{"id": "parent"}, {"id": "child"}, {"id": "x"}]
+    pol = {"selection": "open", "together": [["parent", "child"]]}
+    r = matcher.match(vols, [act("a", at(9), at(11), 2)], pol)
+    assert {a.volunteer_id for a in r.assignments} == {"parent", "child"}
+    r = matcher.match(vols, [act("a", at(9), at(11), 1)], pol)
+    assert {a.volunteer_id for a in r.assignments} == {"x"}
+    assert_keeps_rules(r)
+
+
+def test_apart_never_share() -> None:
+    vols = [{"id": "u"}, {"id": "w"}]
+    pol = {"selection": "open", "apart": [["u", "w"]]}
+    r = matcher.match(vols, [act("a", at(9), at(11), 2)], pol)
+    assert len(r.assignments) == 1
+    r = matcher.match(vols, [act("a", at(9), at(11), 2), act("b", at(9), at(11), 2)], pol)
+    assert len({a.activity_id for a in r.assignments}) == 2
+
+
+def test_unknown_ids_in_groups_are_input_errors() -> None:
+    with pytest.raises(matcher.InputError) as err:
+        matcher.match([{"id": "v"}], [], {"together": [["v", "ghost"]]})
+    (issue,) = err.value.issues
+    assert (issue.record, issue.field, issue.code) == ("policy", "together", "unknown_volunteer")
+    assert "ghost" in issue.message
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"roles": [{"name": "a", "count": 1, "min": 2}]},
+        {"roles": [{"name": "a", "count": 1}, {"name": "a", "count": 1}]},
+        {"roles": [{"name": "a", "count": 1}], "ratios": [{"lead": "a", "per": 1, "of": "b"}]},
+        {"min_volunteers": 3},
+        {"roles": [{"name": "a", "count": 1}], "min_volunteers": 2},
+    ],
+)
+def test_bad_staffing_rules_are_named(bad: dict[str, Any]) -> None:
+    with pytest.raises(matcher.InputError) as err:
+        matcher.match([], [act("a1", at(9), at(10), 2, **bad)])
+    assert all(i.record_id == "a1" for i in err.value.issues)
+
+
+@settings(max_examples=150)
+@given(rule_problems(max_volunteers=4, max_activities=3))
+def test_rules_match_brute_force(doc: dict[str, Any]) -> None:
+    keys, *_ = rules_instance(doc)
+    if len(keys) > 12:
+        return
+    result = solve_doc(doc)
+    assert result.status == "optimal"
+    assert objective(result) == rules_brute_force(doc)
+    assert_keeps_rules(result)
+
+
+@settings(max_examples=60)
+@given(rule_problems(max_volunteers=10, max_activities=6))
+def test_rules_match_an_independent_milp(doc: dict[str, Any]) -> None:
+    result = solve_doc(doc)
+    assert objective(result) == rules_milp(doc)
+    assert_keeps_rules(result)
+
+
+@settings(max_examples=25)
+@given(rule_problems(max_volunteers=10, max_activities=6), st.randoms(use_true_random=False))
+def test_rules_results_do_not_depend_on_record_order(doc: dict[str, Any], rnd: random.Random) -> None:
+    shuffled = {**doc, "volunteers": rnd.sample(doc["volunteers"], len(doc["volunteers"]))}
+    shuffled["activities"] = rnd.sample(doc["activities"], len(doc["activities"]))
+    assert solve_doc(doc).to_json() == solve_doc(shuffled).to_json()
+
+
+def test_document_carries_roles_and_the_rules_section() -> None:
+    vols = [{"id": "sw", "skills": {"社工": 1}}, {"id": "v1"}]
+    r = matcher.match(vols, [act("visit", at(9), at(11), 5, roles=[SOCIAL, HELPERS])], {"selection": "open"})
+    doc = json.loads(r.to_json())
+    assert {(a["volunteer_id"], a["role"]) for a in doc["assignments"]} == {("sw", "社工"), ("v1", "志愿者")}
+    assert doc["rules"]["status"] == "optimal"
+    assert doc["rules"]["gap"] == 0
+    assert doc["status"] == "optimal"
+
+
+def test_plain_problems_keep_the_flow_path() -> None:
+    r = matcher.match([{"id": "v"}], [act("a", at(9), at(10), 1)], {"selection": "open"})
+    assert r.rules is None
+    assert r.certificate.kind == "lp_dual"
+    assert "rules" not in r.to_document()
