@@ -85,7 +85,48 @@ FAMILIES: dict[str, dict[str, Any]] = {
     "multi_activity": {"multi_activity_share": 1.0},
     # A 30 km travel limit: far more candidate edges per volunteer.
     "huge_radius": {"max_travel_km": 30.0},
+    # As some_multi, with the menu rules on 10% of activities (teams led by a 社工, courses with a
+    # minimum) and volunteers (weekly hour caps, together pairs, apart pairs), and 30 min rest.
+    "menu_rules": {"multi_activity_share": 0.1, "rules_share": 0.1},
 }
+
+
+def add_menu_rules(doc: dict[str, Any], share: float, seed: int = 0) -> dict[str, Any]:
+    """Put the menu rules on ``share`` of the activities and volunteers of ``doc`` (in place).
+
+    Activities: a third become 社工-led teams (one 陪伴聊天 level-2 lead, at least one, and at most
+    four helpers per lead), a third courses with a minimum of half their places, a third both.
+    Volunteers: weekly hour caps; together pairs (the second member moves in with the first);
+    apart pairs. Policy: 30 minutes' rest between assignments.
+    """
+    rng = np.random.default_rng(seed + 7)
+    acts, vols = doc["activities"], doc["volunteers"]
+    ruled = rng.choice(len(acts), size=int(len(acts) * share), replace=False)
+    for k, j in enumerate(np.sort(ruled).tolist()):
+        act = acts[j]
+        cap = act["capacity"]
+        if k % 3 != 1 and cap >= 2:
+            lead = {"name": "社工", "count": 1, "min": 1, "requirements": [{"skill": "陪伴聊天", "min_level": 2}]}
+            act["roles"] = [lead, {"name": "志愿者", "count": cap - 1}]
+            act["ratios"] = [{"lead": "社工", "per": 4, "of": "志愿者"}]
+        if k % 3 != 0 and cap >= 2:
+            places = min(cap, 5) if "roles" in act else cap
+            act["min_volunteers"] = max(2, places // 2)
+    n_v = len(vols)
+    for i in rng.choice(n_v, size=int(n_v * share), replace=False).tolist():
+        vols[i]["max_hours"] = float(rng.choice([4.0, 6.0]))
+    pairs = rng.choice(n_v, size=2 * int(n_v * share / 20), replace=False).reshape(-1, 2)
+    together = []
+    for a, b in pairs[: len(pairs) // 2].tolist():
+        for key in ("location", "availability", "max_travel_km"):
+            if key in vols[a]:
+                vols[b][key] = vols[a][key]
+            else:
+                vols[b].pop(key, None)
+        together.append([vols[a]["id"], vols[b]["id"]])
+    apart = [[vols[a]["id"], vols[b]["id"]] for a, b in pairs[len(pairs) // 2 :].tolist()]
+    doc["policy"] = {**doc["policy"], "min_rest_minutes": 30, "together": together, "apart": apart}
+    return doc
 
 
 def generate(
@@ -97,6 +138,7 @@ def generate(
     requirement_boost: int = 0,
     capacity_scale: float = 1.0,
     max_travel_km: float = 3.0,
+    rules_share: float = 0.0,
 ) -> dict[str, Any]:
     """A problem document for ``scale``, deterministic in ``seed``; keywords select a family."""
     rng = np.random.default_rng(seed)
@@ -193,4 +235,5 @@ def generate(
             chosen = rng.choice(pool, size=min(picks_n[i], len(pool)), replace=False)
             vol["preferences"] = [activities[int(j)]["id"] for j in chosen]
         volunteers.append(vol)
-    return {"volunteers": volunteers, "activities": activities, "policy": {"max_travel_km": max_travel_km}}
+    doc = {"volunteers": volunteers, "activities": activities, "policy": {"max_travel_km": max_travel_km}}
+    return add_menu_rules(doc, rules_share, seed) if rules_share else doc

@@ -96,7 +96,7 @@ def first_come_selection(p: Problem, edges: Edges, orders: Orders) -> Mask:
         p.act_capacity.astype(np.int64),
         p.vol_max_activities.astype(np.int64),
         p.act_start,
-        p.act_end,
+        p.act_busy_end,
     )
     return chosen
 

@@ -103,6 +103,12 @@ def solve(
     timer = timer if timer is not None else StageTimer()
     if mode not in MODES:
         raise InputError.single("policy", "", "mode", f"unknown mode; expected one of {', '.join(MODES)}", "mode")
+    if mode != "optimal" and p.rules.needs_program:
+        message = (
+            f"mode {mode!r} supports eligibility (roles' requirements included), capacities and rest "
+            "times only; roles' counts, minima, hour limits, together and apart need mode 'optimal'"
+        )
+        raise InputError.single("policy", "", "mode", message, "unsupported_rule")
     with timer("candidates"):
         edges = candidate_edges(p)
     with timer("costs"):
@@ -131,6 +137,11 @@ def solve_edges(
     timer = timer if timer is not None else StageTimer()
     name, backend_fn = get_backend(backend)
     fi = flow_input(p, edges, objective)
+    if p.rules.needs_program:
+        from matcher.solvers.program import tightened
+
+        # A tighter relaxation: a better bound, and a flow optimum closer to keeping the rules.
+        fi = tightened(p, fi)
     with timer("solve"):
         flow = solve_flow(fi, backend_fn, sparsify=sparsify)
     with timer("duals"):

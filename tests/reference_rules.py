@@ -165,6 +165,8 @@ def rules_milp(doc: dict[str, Any]) -> tuple[int, int]:
     for c, (k, _) in enumerate(cols):
         of_pair[k].append(c)
     x = {k: dict.fromkeys(of_pair[k], 1.0) for k in range(len(keys))}
+    for coefs in x.values():
+        row(coefs, -np.inf, 1)  # a pair is taken once, in one role
     for vid, vol in vols.items():
         mine = [k for k in range(len(keys)) if keys[k][0] == vid]
         load = {c: 1.0 for k in mine for c in x[k]}

@@ -207,3 +207,20 @@ def test_plain_problems_keep_the_flow_path() -> None:
     assert r.rules is None
     assert r.certificate.kind == "lp_dual"
     assert "rules" not in r.to_document()
+
+
+def test_a_settled_presolve_does_not_return_the_start() -> None:
+    # HiGHS 1.16 once returned the starting plan (2 places) with the optimum's value (3) here.
+    vols = [
+        {"id": "v01", "max_activities": 2},
+        {"id": "v02", "max_hours": 1.0, "max_hours_per_day": 1.5},
+        {"id": "v03", "max_hours": 1.0, "max_hours_per_day": 1.5},
+    ]
+    acts = [
+        act("a1", at(0, day=7), at(1, day=7), 1),
+        act("a2", at(0, day=7), at(2, day=7), 1),
+        act("a3", at(0, day=7), at(1, day=7), 1),
+    ]
+    r = matcher.match(vols, acts, {"selection": "open"})
+    assert len(r.assignments) == 3
+    assert_keeps_rules(r)

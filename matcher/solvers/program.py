@@ -22,12 +22,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from matcher.candidates import role_options
 from matcher.errors import SolverError
 from matcher.problem import Problem
 from matcher.solvers.base import FlowInput
@@ -35,7 +36,7 @@ from matcher.solvers.overlap import conflicting_volunteers
 from matcher.solvers.repair import repair
 from matcher.solvers.rules_model import RulesModel, build_model, component_edges
 
-__all__ = ["RulesOutcome", "solve_rules"]
+__all__ = ["RulesOutcome", "solve_rules", "tightened"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -94,7 +95,7 @@ def _highs() -> Any:
 
 
 def _run(
-    model: RulesModel, objective: F64, start: F64, seconds: float, floor: F64 | None
+    model: RulesModel, objective: F64, start: F64, seconds: float, floor: F64 | None, presolve: bool = True
 ) -> tuple[F64 | None, float, bool]:
     """Maximise ``objective`` over ``model`` (plus ``floor``: objective row >= value) from ``start``.
 
@@ -106,12 +107,15 @@ def _run(
     if floor is not None:
         import scipy.sparse as sp
 
-        matrix = sp.vstack([matrix, sp.csr_matrix(floor[1:].reshape(1, -1))]).tocsc()
+        matrix = sp.vstack([matrix, sp.csr_matrix(floor[1:].reshape(1, -1))])
         row_lower = np.append(row_lower, floor[0])
         row_upper = np.append(row_upper, np.inf)
     matrix = matrix.tocsc()
+    began = time.monotonic()
     h = _highs()
     h.setOptionValue("time_limit", max(seconds, 0.01))
+    if not presolve:
+        h.setOptionValue("presolve", "off")
     inf = highspy.kHighsInf
     status = h.passModel(
         matrix.shape[1],
@@ -136,8 +140,13 @@ def _run(
     h.run()
     model_status = h.getModelStatus()
     info = h.getInfo()
-    has_solution = info.primal_solution_status == 2
-    x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_solution else None
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64) if info.primal_solution_status == 2 else None
+    if x is not None and abs(float(objective @ np.rint(x)) - info.objective_function_value) > 0.5 and presolve:
+        # Seen with HiGHS 1.16: when presolve settles a model that was given a starting solution,
+        # the reported value is the optimum's but the returned columns are the start's. Solving
+        # again without presolve returns columns that match.
+        left = seconds - (time.monotonic() - began)
+        return _run(model, objective, start, left, floor, presolve=False)
     if model_status == highspy.HighsModelStatus.kOptimal:
         return x, float(info.objective_function_value), True
     if model_status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
@@ -170,7 +179,8 @@ def _solve_levels(model: RulesModel, start: F64, deadline: float, flow_bound: in
         best = chosen if chosen is not None else fallback
         if proven:
             return best, True, model.value(best)
-        return best, False, min(flow_bound, int(np.floor(bound + 0.5)))
+        proven_bound = int(np.floor(bound + 0.5)) if np.isfinite(bound) else flow_bound
+        return best, False, min(flow_bound, proven_bound)
     # Weights too large for exact float sums: most priority first, then least cost at that priority.
     prio = model.priority.astype(np.float64)
     x, _, proven = _run(model, prio, start, (deadline - time.monotonic()) / 2, None)
@@ -186,6 +196,47 @@ def _solve_levels(model: RulesModel, start: F64, deadline: float, flow_bound: in
     second = _columns(x)
     best = second if second is not None else first
     return best, proven, model.value(best) if proven else flow_bound
+
+
+def tightened(p: Problem, fi: FlowInput) -> FlowInput:
+    """The flow relaxation with capacities the rules imply, so its optimum is a tighter bound.
+
+    Valid for every plan that keeps the rules: a team holds at most its roles' counts, of those
+    volunteers who fit each role, and no more of a ratio's ``of`` role than ``per`` times its
+    possible leads; an activity whose minimum (or a role's) exceeds who could fill it cannot
+    run; a volunteer with an hour cap takes at most as many activities as their shortest
+    eligible ones fit in it.
+    """
+    rules = p.rules
+    vol, act = fi.tail, fi.head
+    right = fi.right_cap.copy()
+    eligible = np.bincount(act, minlength=p.n_activities)
+    right[eligible < rules.act_min_volunteers] = 0
+    team = np.flatnonzero(rules.act_has_roles[act])
+    _, role = role_options(p, vol[team], act[team])
+    fit = np.minimum(np.bincount(role, minlength=len(rules.role_name)), rules.role_count)
+    for q in range(len(rules.ratio_act)):
+        lead, of = rules.ratio_lead[q], rules.ratio_of[q]
+        fit[of] = min(fit[of], rules.ratio_per[q] * fit[lead])
+    role_act = np.repeat(np.arange(p.n_activities), np.diff(rules.role_ptr))
+    team_max = np.bincount(role_act, weights=fit, minlength=p.n_activities).astype(np.int64)
+    has_roles = rules.act_has_roles
+    right[has_roles] = np.minimum(right[has_roles], team_max[has_roles])
+    short = np.zeros(p.n_activities, dtype=bool)
+    short[role_act[fit < rules.role_min]] = True
+    right[short] = 0
+    left = fi.left_cap.copy()
+    capped = np.flatnonzero(rules.vol_max_micros < np.iinfo(np.int64).max)
+    if len(capped):
+        duration = (p.act_end - p.act_start)[act]
+        at = np.isin(vol, capped)
+        order = np.lexsort((duration[at], vol[at]))
+        v_sorted, d_sorted = vol[at][order], duration[at][order]
+        first = np.searchsorted(v_sorted, v_sorted)
+        running = np.cumsum(d_sorted) - np.r_[0, np.cumsum(d_sorted)][first]
+        fits = running <= rules.vol_max_micros[v_sorted]
+        left[capped] = np.minimum(left[capped], np.bincount(v_sorted[fits], minlength=p.n_volunteers)[capped])
+    return replace(fi, left_cap=left, right_cap=right)
 
 
 def solve_rules(p: Problem, fi: FlowInput, priority: I64, cost: I64, busy_end: I64, chosen: Mask) -> RulesOutcome:
