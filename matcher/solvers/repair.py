@@ -15,9 +15,10 @@ import numpy.typing as npt
 
 from matcher.problem import Problem
 from matcher.solvers.base import FlowInput
-from matcher.solvers.overlap import conflicting_volunteers
+from matcher.solvers.overlap import clashes_with_chosen, conflicting_volunteers
 
 if TYPE_CHECKING:
+    from matcher.rules import MenuRules
     from matcher.solvers.rules_model import RulesModel
 
 __all__ = ["repair"]
@@ -95,10 +96,52 @@ def _groups(p: Problem, vol: I64, act: I64, x: Mask, weight: I64) -> bool:
     return changed
 
 
-def _staffing(p: Problem, model: RulesModel, act: I64, x: Mask, weight: I64, z: Mask) -> bool:
-    """Give each volunteer at a team activity a role; drop who fits no open role, then failed activities.
+def _assign_roles(
+    rules: MenuRules, here: list[int], options_of: dict[int, list[int]], z_role: I64, weight: I64, z: Mask
+) -> tuple[dict[int, int], list[int]]:
+    """Roles for the volunteers ``here``: the fewest-options first, each where needed most.
 
-    An activity is dropped whole when its minimum, a role's minimum or a ratio then fails.
+    Returns the count per role and the edges that found no open role.
+    """
+    filled: dict[int, int] = {}
+    unplaced: list[int] = []
+    if not here or not options_of.get(here[0]):
+        return filled, unplaced  # an activity without roles
+    for e in sorted(here, key=lambda e: (len(options_of.get(e, [])), -int(weight[e]), e)):
+        open_options = [k for k in options_of.get(e, []) if filled.get(int(z_role[k]), 0) < rules.role_count[z_role[k]]]
+        if not open_options:
+            unplaced.append(e)
+            continue
+        k = max(open_options, key=lambda k: (rules.role_min[z_role[k]] - filled.get(int(z_role[k]), 0), -k))
+        z[k] = True
+        filled[int(z_role[k])] = filled.get(int(z_role[k]), 0) + 1
+    return filled, unplaced
+
+
+def _needs(rules: MenuRules, a: int, count: int, filled: dict[int, int]) -> list[int | None]:
+    """What activity ``a`` still lacks to run; empty when it may run as it is.
+
+    One role index per missing lead or role minimum, one None per missing volunteer of any role.
+    """
+    if count == 0:
+        return []
+    lacking: list[int | None] = []
+    for r in rules.role_of(a):
+        lacking += [r] * max(int(rules.role_min[r]) - filled.get(r, 0), 0)
+    for q in np.flatnonzero(rules.ratio_act == a).tolist():
+        lead, of, per = int(rules.ratio_lead[q]), int(rules.ratio_of[q]), int(rules.ratio_per[q])
+        lacking += [lead] * max(-(-filled.get(of, 0) // per) - filled.get(lead, 0), 0)
+    lacking += [None] * max(int(rules.act_min_volunteers[a]) - count - len(lacking), 0)
+    return lacking
+
+
+def _staffing(p: Problem, model: RulesModel, vol: I64, act: I64, x: Mask, weight: I64, z: Mask) -> bool:
+    """Staff the activities with minima or roles, or empty them.
+
+    Each volunteer at a team activity gets a role; free volunteers are recruited for what an
+    activity lacks; who fits no open role is dropped, and so is every activity that still cannot
+    meet its minima or ratios. Recruits are volunteers with nothing assigned and no rules of their own, so adding them
+    breaks no other rule.
     """
     rules = p.rules
     changed = False
@@ -108,45 +151,72 @@ def _staffing(p: Problem, model: RulesModel, act: I64, x: Mask, weight: I64, z: 
         options_of.setdefault(e, []).append(k)
     by_act = np.argsort(act, kind="stable")
     ptr = np.searchsorted(act[by_act], np.arange(p.n_activities + 1))
+    load = np.bincount(vol[x], minlength=p.n_volunteers)
     for a in model.acts[rules.act_needs_program[model.acts]].tolist():
         at = by_act[ptr[a] : ptr[a + 1]]
-        here = at[x[at]]
-        if len(here) == 0:
+        here = at[x[at]].tolist()
+        if not here:
             continue
-        filled: dict[int, int] = {}
-        if rules.act_has_roles[a]:
-            # Volunteers with the fewest options choose first; each takes the role that needs them most.
-            order = sorted(here.tolist(), key=lambda e: (len(options_of.get(e, [])), -int(weight[e]), e))
-            for e in order:
-                open_options = [
-                    k
-                    for k in options_of.get(e, [])
-                    if filled.get(int(model.z_role[k]), 0) < rules.role_count[model.z_role[k]]
-                ]
-                if not open_options:
-                    x[e] = False
-                    changed = True
-                    continue
-                k = max(
-                    open_options,
-                    key=lambda k: (rules.role_min[model.z_role[k]] - filled.get(int(model.z_role[k]), 0), -k),
+        trial = z.copy()
+        filled, unplaced = _assign_roles(rules, here, options_of, model.z_role, weight, trial)
+        lacking = _needs(rules, a, len(here) - len(unplaced), filled)
+        recruits: list[int] = []
+        if lacking and len(here) - len(unplaced) + len(lacking) <= p.act_capacity[a]:
+            pool = at[~x[at] & (load[vol[at]] == 0) & ~rules.vol_needs_program[vol[at]] & (weight[at] > 0)]
+            pool = pool[np.lexsort((pool, -weight[pool]))].tolist()
+            for need in lacking:
+                pick = next(
+                    (e for e in pool if need is None or any(model.z_role[k] == need for k in options_of.get(e, []))),
+                    None,
                 )
-                z[k] = True
-                filled[int(model.z_role[k])] = filled.get(int(model.z_role[k]), 0) + 1
-        count = int(x[at].sum())
-        roles = rules.role_of(a)
-        short = any(filled.get(r, 0) < rules.role_min[r] for r in roles) if count else False
-        ratio = np.flatnonzero(rules.ratio_act == a)
-        lacking = any(
-            rules.ratio_per[q] * filled.get(int(rules.ratio_lead[q]), 0) < filled.get(int(rules.ratio_of[q]), 0)
-            for q in ratio.tolist()
-        )
-        if count and (count < rules.act_min_volunteers[a] or short or lacking):
-            drop = at[x[at]]
-            x[drop] = False
-            z[np.isin(model.z_edge, drop)] = False
+                if pick is None:
+                    break
+                pool.remove(pick)
+                recruits.append(pick)
+            trial = z.copy()
+            filled, unplaced = _assign_roles(rules, here + recruits, options_of, model.z_role, weight, trial)
+            lacking = _needs(rules, a, len(here) + len(recruits) - len(unplaced), filled)
+        if lacking:
+            x[at] = False
+            load[vol[here]] -= 1
             changed = True
+            continue
+        z[:] = trial
+        x[recruits] = True
+        load[vol[recruits]] += 1
+        if unplaced:
+            x[unplaced] = False
+            load[vol[unplaced]] -= 1
+        changed |= bool(recruits or unplaced)
     return changed
+
+
+def _refill(p: Problem, fi: FlowInput, vol: I64, act: I64, ends: I64, x: Mask, weight: I64) -> None:
+    """Fill places the repair freed with volunteers it freed, where no rule can be broken.
+
+    Volunteers without rules of their own, with room left, on activities without program rules
+    that do not clash with what they hold, one more place each: such additions keep every rule.
+    One exact flow solve.
+    """
+    from matcher.solvers import get_backend
+
+    rules = p.rules
+    load = np.bincount(vol[x], minlength=p.n_volunteers)
+    filled = np.bincount(act[x], minlength=p.n_activities)
+    free = (~x) & (load[vol] < fi.left_cap[vol]) & ~rules.vol_needs_program[vol] & ~rules.act_needs_program[act]
+    free &= (filled[act] < fi.right_cap[act]) & ~clashes_with_chosen(vol, p.act_start[act], ends, x)
+    idx = np.flatnonzero(free & (weight > 0))
+    if len(idx) == 0:
+        return
+    sub = FlowInput(
+        left_cap=np.minimum(fi.left_cap - load, 1),
+        right_cap=np.maximum(fi.right_cap - filled, 0),
+        tail=vol[idx],
+        head=act[idx],
+        weight=weight[idx],
+    )
+    _, backend = get_backend(None)
+    x[idx[backend(sub)]] = True
 
 
 def repair(p: Problem, fi: FlowInput, model: RulesModel, busy_end: I64, current: Mask) -> F64:
@@ -160,9 +230,10 @@ def repair(p: Problem, fi: FlowInput, model: RulesModel, busy_end: I64, current:
     while True:
         changed = _groups(p, vol, act, x, weight)
         changed |= _volunteer_limits(p, vol, act, ends, x, weight)
-        changed |= _staffing(p, model, act, x, weight, z)
+        changed |= _staffing(p, model, vol, act, x, weight, z)
         if not changed:
             break
+    _refill(p, fi, vol, act, ends, x, weight)
     columns = np.zeros(model.matrix.shape[1])
     columns[:n_x] = x
     if model.n_steps:
