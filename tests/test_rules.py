@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import matcher
 from matcher.rules_check import rule_violations
-from tests.helpers import objective, solve_doc
+from tests.helpers import compile_doc, objective, solve_doc
 from tests.reference_rules import rules_brute_force, rules_instance, rules_milp
 from tests.strategies import rule_problems
 
@@ -224,3 +224,49 @@ def test_a_settled_presolve_does_not_return_the_start() -> None:
     r = matcher.match(vols, acts, {"selection": "open"})
     assert len(r.assignments) == 3
     assert_keeps_rules(r)
+
+
+@settings(max_examples=30)
+@given(rule_problems(max_volunteers=10, max_activities=6))
+def test_the_starting_plan_keeps_every_rule(doc: dict[str, Any]) -> None:
+    from matcher.pipeline import flow_input, prepare
+    from matcher.solvers import get_backend
+    from matcher.solvers.program import tightened
+    from matcher.solvers.repair import repair
+    from matcher.solvers.rules_model import build_model, component_edges
+
+    p = compile_doc(doc)
+    edges, _, objective_ = prepare(p)
+    fi = tightened(p, flow_input(p, edges, objective_))
+    flow = get_backend(None)[1](fi)
+    program = component_edges(p, fi)
+    busy = p.act_busy_end[edges.act]
+    model = build_model(p, fi, objective_.priority, objective_.cost, busy, program, set())
+    start = repair(p, fi, model, busy, flow[program]) > 0.5
+    assert model.keeps_rules(start)
+    chosen = np.zeros(len(edges), dtype=bool)
+    chosen[program] = start[: len(program)]
+    chosen[np.setdiff1d(np.arange(len(edges)), program)] = False
+    role = np.full(len(edges), -1, dtype=np.int64)
+    z = start[model.z_cols]
+    role[program[model.z_edge[z]]] = model.z_role[z]
+    assert rule_violations(p, edges, chosen, role) == []
+
+
+def test_a_time_limit_gives_a_valid_plan_and_a_valid_bound() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.generate import FAMILIES, SCALES, add_menu_rules, generate
+
+    doc = generate(SCALES["S"], 3, **{k: v for k, v in FAMILIES["menu_rules"].items() if k != "rules_share"})
+    doc = add_menu_rules(doc, 0.3, 3)
+    exact = solve_doc(doc)
+    assert exact.status == "optimal"
+    hurried = solve_doc({**doc, "policy": {**doc["policy"], "time_limit_seconds": 0.001}})
+    assert hurried.rules is not None
+    assert exact.rules is not None
+    assert_keeps_rules(hurried)
+    assert hurried.rules.bound >= exact.rules.objective >= hurried.rules.objective
+    assert (hurried.status == "optimal") == (hurried.rules.gap == 0)
