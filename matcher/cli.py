@@ -183,13 +183,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     report = verify(p, result_doc)
     for line in report.problems:
         print(f"matcher: {line}", file=sys.stderr)
-    proof = {
-        True: "optimal (LP-dual certificate checked)",
-        None: "optimal per MILP solver"
-        if result_doc.get("certificate", {}).get("kind") == "milp"
-        else f"no optimality claim ({result_doc.get('status')} mode)",
-        False: "NOT proven optimal",
-    }
+    status, kind = result_doc.get("status"), result_doc.get("certificate", {}).get("kind")
+    if status == "feasible":
+        unproven = f"best plan within the time limit, proven gap {result_doc.get('rules', {}).get('gap')}"
+    elif kind == "milp":
+        unproven = "optimal per MILP solver"
+    else:
+        unproven = f"no optimality claim ({status} mode)"
+    proof = {True: "optimal (LP-dual certificate checked)", None: unproven, False: "NOT proven optimal"}
     print(f"{'feasible' if report.feasible else 'INFEASIBLE'}; {proof[report.optimal]}")
     return EXIT_OK if report.ok else EXIT_FAILURE
 

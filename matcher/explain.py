@@ -162,7 +162,8 @@ def _not_assigned(
     # Slices of this volunteer's and this activity's edges, not scans of every edge.
     lo, hi = np.searchsorted(edges.vol, [v, v + 1])
     own = [int(x) for x in edges.act[lo:hi][result.chosen[lo:hi]].tolist()]
-    overlapping = [b for b in own if p.act_start[b] < p.act_end[a] and p.act_start[a] < p.act_end[b]]
+    busy = p.act_busy_end
+    overlapping = [b for b in own if p.act_start[b] < busy[a] and p.act_start[a] < busy[b]]
     index = result.recommend_index
     on_a = index.by_act[index.act_ptr[a] : index.act_ptr[a + 1]]
     at_a = on_a[result.chosen[on_a]]

@@ -65,7 +65,7 @@ class RecommendIndex:
         act_ptr = np.searchsorted(edges.act[by_act], np.arange(p.n_activities + 1)).astype(np.int64)
         load = np.bincount(edges.vol[result.chosen], minlength=p.n_volunteers).astype(np.int64)
         filled = np.bincount(edges.act[result.chosen], minlength=p.n_activities).astype(np.int64)
-        start, end = p.act_start[edges.act], p.act_end[edges.act]
+        start, end = p.act_start[edges.act], p.act_busy_end[edges.act]
         clash = clashes_with_chosen(edges.vol.astype(np.int64), start, end, result.chosen)
         free = ~result.chosen & (load[edges.vol] < p.vol_max_activities[edges.vol]) & ~clash
         return cls(by_act, act_ptr, load, filled, clash, free)

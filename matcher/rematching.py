@@ -244,7 +244,9 @@ def _pin_issues(p: Problem, edges: Edges, pinned: Mask, missing: list[Pair]) -> 
         _changes_issue(p.activity_ids[j], "accepted", "more accepted assignments than the activity's capacity")
         for j in np.flatnonzero(filled > p.act_capacity)
     ]
-    clash = conflicting_volunteers(edges.vol.astype(np.int64), p.act_start[edges.act], p.act_end[edges.act], pinned)
+    clash = conflicting_volunteers(
+        edges.vol.astype(np.int64), p.act_start[edges.act], p.act_busy_end[edges.act], pinned
+    )
     issues += [_changes_issue(p.volunteer_ids[i], "accepted", "accepted assignments overlap in time") for i in clash]
     return issues
 

@@ -270,3 +270,25 @@ def test_a_time_limit_gives_a_valid_plan_and_a_valid_bound() -> None:
     assert_keeps_rules(hurried)
     assert hurried.rules.bound >= exact.rules.objective >= hurried.rules.objective
     assert (hurried.status == "optimal") == (hurried.rules.gap == 0)
+
+
+def test_cli_solves_and_verifies_a_menu_with_rules(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from matcher.cli import main
+
+    doc = {
+        "volunteers": [{"id": "sw", "skills": {"社工": 1}}, *({"id": f"v{i}"} for i in range(3))],
+        "activities": [act("visit", at(9), at(11), 5, roles=[SOCIAL, HELPERS], min_volunteers=3)],
+        "policy": {"selection": "open"},
+    }
+    path, out = tmp_path / "menu.json", tmp_path / "result.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert main(["solve", str(path), "-o", str(out), "--quiet"]) == 0
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert sorted(a["role"] for a in written["assignments"]) == ["志愿者", "志愿者", "志愿者", "社工"]
+    capsys.readouterr()
+    assert main(["verify", str(path), str(out)]) == 0
+    assert "feasible; optimal per MILP solver" in capsys.readouterr().out
+    # A broken role is caught by verify, from the problem alone.
+    written["assignments"][0]["role"] = "志愿者" if written["assignments"][0]["role"] == "社工" else "社工"
+    out.write_text(json.dumps(written, ensure_ascii=False), encoding="utf-8")
+    assert main(["verify", str(path), str(out)]) != 0
