@@ -292,3 +292,24 @@ def test_cli_solves_and_verifies_a_menu_with_rules(tmp_path: Any, capsys: pytest
     written["assignments"][0]["role"] = "志愿者" if written["assignments"][0]["role"] == "社工" else "社工"
     out.write_text(json.dumps(written, ensure_ascii=False), encoding="utf-8")
     assert main(["verify", str(path), str(out)]) != 0
+
+
+@settings(max_examples=40)
+@given(rule_problems(max_volunteers=10, max_activities=6))
+def test_neighbourhood_search_keeps_the_rules_under_a_valid_bound(doc: dict[str, Any]) -> None:
+    import matcher.solvers.program as program
+
+    exact = solve_doc(doc)
+    saved = program.WHOLE_PROGRAM_EDGES
+    program.WHOLE_PROGRAM_EDGES = 0  # every program is "too large": neighbourhoods only
+    try:
+        local = solve_doc(doc)
+    finally:
+        program.WHOLE_PROGRAM_EDGES = saved
+    assert_keeps_rules(local)
+    if exact.rules is None:
+        assert local.rules is None
+        return
+    assert local.rules is not None
+    assert local.rules.bound >= exact.rules.objective >= local.rules.objective
+    assert (local.status == "optimal") == (local.rules.objective == local.rules.bound)

@@ -146,6 +146,8 @@ def _run(
         # the reported value is the optimum's but the returned columns are the start's. Solving
         # again without presolve returns columns that match.
         left = seconds - (time.monotonic() - began)
+        if left < 0.2:
+            return None, float(info.mip_dual_bound), False  # no time to redo it: keep the start
         return _run(model, objective, start, left, floor, presolve=False)
     if model_status == highspy.HighsModelStatus.kOptimal:
         return x, float(info.objective_function_value), True
@@ -239,6 +241,51 @@ def tightened(p: Problem, fi: FlowInput) -> FlowInput:
     return replace(fi, left_cap=left, right_cap=right)
 
 
+#: Programs with more edges than this are not solved whole (HiGHS needs minutes for their first
+#: LP alone: 440 s for 1.8M edges); their plan is improved neighbourhood by neighbourhood.
+WHOLE_PROGRAM_EDGES = 300_000
+
+
+def settle(
+    p: Problem,
+    fi: FlowInput,
+    priority: I64,
+    cost: I64,
+    busy_end: I64,
+    edges: I64,
+    current: Mask,
+    deadline: float,
+    flow_bound: int,
+) -> tuple[RulesModel, Mask, bool, int, int]:
+    """The best plan on ``edges`` (their rows only) from ``current``, with lazy no-overlap rounds.
+
+    Returns the last model, its columns, whether HiGHS proved them optimal, the bound and rounds.
+    """
+    start_times = p.act_start[fi.head[edges]]
+    ends = busy_end[edges]
+    lazy: set[int] = set()
+    rounds = 0
+    while True:
+        rounds += 1
+        model = build_model(p, fi, priority, cost, busy_end, edges, lazy)
+        start = repair(p, fi, model, busy_end, current)
+        columns, proven, bound = _solve_levels(model, start, deadline, flow_bound)
+        if not model.keeps_rules(columns):
+            raise SolverError("HiGHS returned a plan that breaks the menu rules")
+        local = columns[: len(edges)]
+        new = conflicting_volunteers(fi.tail[edges], start_times, ends, local)
+        fresh = {int(v) for v in new} - lazy
+        if len(new) and not fresh:
+            raise SolverError("HiGHS returned a plan that breaks its own no-overlap rows")
+        if not fresh:
+            return model, columns, proven, bound, rounds
+        if time.monotonic() >= deadline:
+            # Out of time with overlaps left: the repaired start keeps every rule, overlaps included.
+            return model, start > 0.5, False, bound, rounds
+        lazy |= fresh
+        current = local
+
+
 def solve_rules(p: Problem, fi: FlowInput, priority: I64, cost: I64, busy_end: I64, chosen: Mask) -> RulesOutcome:
     """Make ``chosen`` (the flow optimum without the rules) optimal under the menu rules.
 
@@ -250,42 +297,37 @@ def solve_rules(p: Problem, fi: FlowInput, priority: I64, cost: I64, busy_end: I
     role = np.full(len(fi.tail), -1, dtype=np.int64)
     if len(edges) == 0:
         return RulesOutcome(chosen, role, True, 0, 0, 0, 0, 0, 0)
-    start_times = p.act_start[fi.head]
-    lazy: set[int] = set()
     result = chosen.copy()
-    rounds = 0
     current = chosen[edges]
     # The flow optimum on these components bounds every plan that keeps the rules.
-    flow_bound = int(fi.weight[edges][current].astype(object).sum()) - fi.load_penalty(
-        chosen & _mask(len(chosen), edges)
-    )
-    while True:
-        rounds += 1
-        model = build_model(p, fi, priority, cost, busy_end, edges, lazy)
-        start = repair(p, fi, model, busy_end, current)
-        columns, proven, bound = _solve_levels(model, start, deadline, flow_bound)
-        if not model.keeps_rules(columns):
-            raise SolverError("HiGHS returned a plan that breaks the menu rules")
+    in_program = _mask(len(chosen), edges)
+    flow_bound = int(fi.weight[edges][current].astype(object).sum()) - fi.load_penalty(chosen & in_program)
+    if len(edges) <= WHOLE_PROGRAM_EDGES:
+        model, columns, proven, bound, rounds = settle(
+            p, fi, priority, cost, busy_end, edges, current, deadline, flow_bound
+        )
         local = columns[: len(edges)]
-        new = conflicting_volunteers(fi.tail[edges], start_times[edges], busy_end[edges], local)
-        fresh = {int(v) for v in new} - lazy
-        if len(new) and not fresh:
-            raise SolverError("HiGHS returned a plan that breaks its own no-overlap rows")
-        if not fresh:
-            break
-        lazy |= fresh
-        current = local
+        z = columns[model.z_cols]
+        role[edges[model.z_edge[z]]] = model.z_role[z]
+        n_vols, n_acts = len(model.vols), len(model.acts)
+    else:
+        from matcher.solvers.neighbourhood import improve
+
+        local, local_role, rounds = improve(p, fi, priority, cost, busy_end, edges, current, deadline)
+        role[edges] = local_role
+        n_vols, n_acts = len(np.unique(fi.tail[edges])), len(np.unique(fi.head[edges]))
+        proven, bound = False, flow_bound
     result[edges] = local
-    role[edges[model.z_edge[columns[model.z_cols]]]] = model.z_role[columns[model.z_cols]]
-    value = model.value(columns)
+    value = int(fi.weight[edges][local].astype(object).sum()) - fi.load_penalty(result & in_program)
+    proven = proven or value == flow_bound
     return RulesOutcome(
         chosen=result,
         role=role,
         proven=proven,
         objective=value,
-        bound=max(bound, value),
+        bound=value if proven else max(bound, value),
         edges=len(edges),
-        volunteers=len(model.vols),
-        activities=len(model.acts),
+        volunteers=n_vols,
+        activities=n_acts,
         rounds=rounds,
     )
