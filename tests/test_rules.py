@@ -313,3 +313,50 @@ def test_neighbourhood_search_keeps_the_rules_under_a_valid_bound(doc: dict[str,
     assert local.rules is not None
     assert local.rules.bound >= exact.rules.objective >= local.rules.objective
     assert (local.status == "optimal") == (local.rules.objective == local.rules.bound)
+
+
+def test_tables_carry_the_rules_like_json() -> None:
+    vols = [
+        {"id": "sw", "skills": {"社会工作": 2}, "max_hours": 6, "max_hours_per_day": 4.5},
+        {"id": "v1"},
+        {"id": "v2", "max_activities": 2},
+    ]
+    roles = [
+        {"name": "社工", "count": 1, "min": 1, "requirements": [{"skill": "社会工作", "min_level": 2}]},
+        {"name": "志愿者", "count": 4},
+    ]
+    acts = [
+        act(
+            "visit",
+            at(9),
+            at(11),
+            5,
+            roles=roles,
+            ratios=[{"lead": "社工", "per": 4, "of": "志愿者"}],
+            min_volunteers=2,
+        )
+    ]
+    from matcher.tables import problem_from_tables
+
+    table_problem = problem_from_tables(
+        {
+            "id": ["sw", "v1", "v2"],
+            "skills": ["社会工作:2", "", ""],
+            "max_hours": ["6", "", ""],
+            "max_hours_per_day": ["4.5", "", ""],
+            "max_activities": ["", "", "2"],
+        },
+        {
+            "id": ["visit"],
+            "start": [at(9)],
+            "end": [at(11)],
+            "capacity": ["5"],
+            "roles": ["社工:1:1=社会工作:2;志愿者:4"],
+            "ratios": ["社工/4/志愿者"],
+            "min_volunteers": ["2"],
+        },
+        {"selection": "open"},
+    )
+    from_json = matcher.match(vols, acts, {"selection": "open"})
+    assert matcher.solve(table_problem).to_json() == from_json.to_json()
+    assert assigned(from_json) == {("sw", "visit", "社工"), ("v1", "visit", "志愿者"), ("v2", "visit", "志愿者")}
