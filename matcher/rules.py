@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -26,7 +27,7 @@ from matcher.columns import Columns, from_micros, to_micros
 from matcher.errors import InputIssue
 from matcher.models import Policy
 
-__all__ = ["MICROS_PER_HOUR", "MenuRules", "compile_rules"]
+__all__ = ["MICROS_PER_HOUR", "NO_LIMIT", "MenuRules", "compile_rules", "edges_of"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -34,7 +35,16 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 MICROS_PER_HOUR = 3_600_000_000
-_NONE = np.iinfo(np.int64).max
+#: An hour limit a volunteer did not set.
+NO_LIMIT = np.iinfo(np.int64).max
+
+
+def edges_of(vol: I64, members: I64) -> I64:
+    """Positions in ``vol`` (sorted) of the members' entries, without scanning all of ``vol``."""
+    lo, hi = np.searchsorted(vol, members, side="left"), np.searchsorted(vol, members, side="right")
+    if len(lo) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +84,21 @@ class MenuRules:
         has: B = np.diff(self.role_ptr) > 0
         return has
 
+    @cached_property
+    def role_act(self) -> I64:
+        """The activity of each role."""
+        owner: I64 = np.repeat(np.arange(len(self.role_ptr) - 1, dtype=np.int64), np.diff(self.role_ptr))
+        owner.flags.writeable = False
+        return owner
+
+    @cached_property
+    def act_has_minimum(self) -> B:
+        """Activities that run only with a minimum met (``min_volunteers`` or a role's ``min``)."""
+        has = self.act_min_volunteers > 0
+        has[self.role_act[self.role_min > 0]] = True
+        has.flags.writeable = False
+        return has
+
     @property
     def act_needs_program(self) -> B:
         """Activities with a rule the flow model cannot express (roles or a minimum)."""
@@ -82,7 +107,7 @@ class MenuRules:
     @property
     def vol_needs_program(self) -> B:
         """Volunteers with an hour limit or in a together group or an apart pair."""
-        needs = (self.vol_max_micros < _NONE) | (self.vol_max_micros_day < _NONE)
+        needs = (self.vol_max_micros < NO_LIMIT) | (self.vol_max_micros_day < NO_LIMIT)
         needs = needs.copy()
         needs[self.together_vol] = True
         needs[self.apart_a] = True
@@ -102,7 +127,7 @@ class MenuRules:
 def _micros_limit(hours: list[float], order: I64) -> I64:
     values = np.asarray(hours, dtype=np.float64)[order] if len(order) else np.zeros(0)
     finite = np.isfinite(values)
-    out = np.full(len(values), _NONE, dtype=np.int64)
+    out = np.full(len(values), NO_LIMIT, dtype=np.int64)
     # Round down to the microsecond: hours * 3.6e9 is exact for any limit written in whole seconds.
     out[finite] = np.floor(values[finite] * MICROS_PER_HOUR + 1e-6).astype(np.int64)
     return out
@@ -217,7 +242,7 @@ def compile_rules(
 
     together_ptr, together_vol, apart_a, apart_b = _groups(policy, vol_index, n_v, issues)
     max_day = _micros_limit(c.vol_max_hours_day, vol_order)
-    if (max_day < _NONE).any():
+    if (max_day < NO_LIMIT).any():
         day_ptr, day_index, day_micros = _activity_days(act_start, act_end, policy.time_zone)
     else:
         day_ptr, day_index, day_micros = np.zeros(n_a + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from matcher.candidates import Edges, role_options
 from matcher.problem import Problem
+from matcher.rules import NO_LIMIT
 from matcher.solvers.overlap import conflicting_volunteers
 
 __all__ = ["rule_violations"]
@@ -19,15 +20,13 @@ __all__ = ["rule_violations"]
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
-_NONE = np.iinfo(np.int64).max
-
 
 def _hours(p: Problem, vol: I64, act: I64) -> list[str]:
     rules = p.rules
     micros = np.bincount(vol, weights=(p.act_end - p.act_start)[act].astype(np.float64), minlength=p.n_volunteers)
     over_total = np.flatnonzero(micros > rules.vol_max_micros.astype(np.float64)).tolist()
     out = [f"volunteer {p.volunteer_ids[i]!r} exceeds max_hours" for i in over_total]
-    daily = np.flatnonzero(rules.vol_max_micros_day[vol] < _NONE)
+    daily = np.flatnonzero(rules.vol_max_micros_day[vol] < NO_LIMIT)
     per_day: dict[tuple[int, int], int] = {}
     for k in daily.tolist():
         v, a = int(vol[k]), int(act[k])
@@ -72,7 +71,7 @@ def _staffing(p: Problem, vol: I64, act: I64, role: I64) -> list[str]:
     counts = np.bincount(act, minlength=p.n_activities)
     filled = np.bincount(role[role >= 0], minlength=len(rules.role_name))
     out += [f"role {rules.role_name[r]!r} is over its count" for r in np.flatnonzero(filled > rules.role_count)]
-    role_act = np.repeat(np.arange(p.n_activities), np.diff(rules.role_ptr))
+    role_act = rules.role_act
     running = counts > 0
     out += [
         f"activity {p.activity_ids[a]!r} runs below min_volunteers"

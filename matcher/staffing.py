@@ -88,12 +88,9 @@ class RulesReport:
 def _not_staffed(result: MatchResult) -> tuple[NotStaffed, ...]:
     p, edges = result.problem, result.edges
     rules = p.rules
-    role_act = np.repeat(np.arange(p.n_activities), np.diff(rules.role_ptr))
-    has_min = rules.act_min_volunteers > 0
-    has_min[role_act[rules.role_min > 0]] = True
     filled = np.bincount(edges.act[result.chosen], minlength=p.n_activities)
     eligible = np.bincount(edges.act, minlength=p.n_activities)
-    idle = np.flatnonzero(has_min & (filled == 0))
+    idle = np.flatnonzero(rules.act_has_minimum & (filled == 0))
     at_idle = np.flatnonzero(np.isin(edges.act, idle))
     _, role = role_options(p, edges.vol[at_idle].astype(np.int64), edges.act[at_idle].astype(np.int64))
     fitting = np.bincount(role, minlength=len(rules.role_name))

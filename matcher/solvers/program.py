@@ -31,6 +31,7 @@ import numpy.typing as npt
 from matcher.candidates import role_options
 from matcher.errors import SolverError
 from matcher.problem import Problem
+from matcher.rules import NO_LIMIT
 from matcher.solvers.base import FlowInput
 from matcher.solvers.overlap import conflicting_volunteers
 from matcher.solvers.repair import repair
@@ -220,7 +221,7 @@ def tightened(p: Problem, fi: FlowInput) -> FlowInput:
     for q in range(len(rules.ratio_act)):
         lead, of = rules.ratio_lead[q], rules.ratio_of[q]
         fit[of] = min(fit[of], rules.ratio_per[q] * fit[lead])
-    role_act = np.repeat(np.arange(p.n_activities), np.diff(rules.role_ptr))
+    role_act = rules.role_act
     team_max = np.bincount(role_act, weights=fit, minlength=p.n_activities).astype(np.int64)
     has_roles = rules.act_has_roles
     right[has_roles] = np.minimum(right[has_roles], team_max[has_roles])
@@ -228,7 +229,7 @@ def tightened(p: Problem, fi: FlowInput) -> FlowInput:
     short[role_act[fit < rules.role_min]] = True
     right[short] = 0
     left = fi.left_cap.copy()
-    capped = np.flatnonzero(rules.vol_max_micros < np.iinfo(np.int64).max)
+    capped = np.flatnonzero(rules.vol_max_micros < NO_LIMIT)
     if len(capped):
         duration = (p.act_end - p.act_start)[act]
         at = np.isin(vol, capped)

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.problem import Problem
+from matcher.rules import NO_LIMIT, edges_of
 from matcher.solvers.base import FlowInput
 from matcher.solvers.overlap import clashes_with_chosen, conflicting_volunteers
 
@@ -27,13 +28,6 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 
-_NONE = np.iinfo(np.int64).max
-
-
-def _of(vol: I64, v: int) -> I64:
-    """Positions of volunteer ``v``'s edges (``vol`` is sorted)."""
-    return np.arange(np.searchsorted(vol, v, side="left"), np.searchsorted(vol, v, side="right"), dtype=np.int64)
-
 
 def _volunteer_limits(p: Problem, vol: I64, act: I64, busy_end: I64, x: Mask, weight: I64) -> bool:
     """Keep, per volunteer who breaks an hour limit or the no-overlap rule, the heaviest plan that fits."""
@@ -42,11 +36,11 @@ def _volunteer_limits(p: Problem, vol: I64, act: I64, busy_end: I64, x: Mask, we
     hours = np.bincount(vol[x], weights=duration[x].astype(np.float64), minlength=p.n_volunteers)
     bad = set(np.flatnonzero(hours > rules.vol_max_micros.astype(np.float64)).tolist())
     bad |= {int(v) for v in conflicting_volunteers(vol, p.act_start[act], busy_end, x)}
-    daily = np.flatnonzero(x & (rules.vol_max_micros_day[vol] < _NONE))
+    daily = np.flatnonzero(x & (rules.vol_max_micros_day[vol] < NO_LIMIT))
     bad |= {int(v) for v in vol[daily]}  # few volunteers set a daily cap; check them below
     changed = False
     for v in sorted(bad):
-        mine = _of(vol, v)
+        mine = edges_of(vol, np.array([v]))
         mine = mine[x[mine]]
         order = mine[np.lexsort((mine, -weight[mine]))]
         kept: list[int] = []
@@ -79,7 +73,7 @@ def _groups(p: Problem, vol: I64, act: I64, x: Mask, weight: I64) -> bool:
     changed = False
     for g in range(len(rules.together_ptr) - 1):
         members = rules.together_vol[rules.together_ptr[g] : rules.together_ptr[g + 1]]
-        mine = np.concatenate([_of(vol, m) for m in members.tolist()])
+        mine = edges_of(vol, members)
         mine = mine[x[mine]]
         acts, counts = np.unique(act[mine], return_counts=True)
         drop = mine[np.isin(act[mine], acts[counts < len(members)])]
@@ -87,7 +81,7 @@ def _groups(p: Problem, vol: I64, act: I64, x: Mask, weight: I64) -> bool:
             x[drop] = False
             changed = True
     for u, w in zip(rules.apart_a.tolist(), rules.apart_b.tolist(), strict=True):
-        eu, ew = _of(vol, u), _of(vol, w)
+        eu, ew = edges_of(vol, np.array([u])), edges_of(vol, np.array([w]))
         eu, ew = eu[x[eu]], ew[x[ew]]
         for a in np.intersect1d(act[eu], act[ew]).tolist():
             i, j = int(eu[act[eu] == a][0]), int(ew[act[ew] == a][0])

@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import connected_components
 
 from matcher.candidates import role_options
 from matcher.problem import Problem
+from matcher.rules import NO_LIMIT, edges_of
 from matcher.solvers.base import FlowInput
 from matcher.solvers.overlap import clique_rows
 
@@ -35,8 +36,6 @@ __all__ = ["RulesModel", "build_model", "component_edges"]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
-
-_NONE = np.iinfo(np.int64).max
 
 
 def component_edges(p: Problem, fi: FlowInput) -> I64:
@@ -123,14 +122,6 @@ def _gcd(values: I64) -> int:
     return int(reduce(np.gcd, values.tolist(), 0)) or 1
 
 
-def _edges_of(vol: I64, members: I64) -> I64:
-    """Positions of the members' edges in ``vol`` (sorted), without scanning every edge."""
-    lo, hi = np.searchsorted(vol, members, side="left"), np.searchsorted(vol, members, side="right")
-    if len(lo) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
-
-
 def build_model(
     p: Problem, fi: FlowInput, priority: I64, cost: I64, busy_end: I64, edges: I64, lazy: set[int]
 ) -> RulesModel:
@@ -187,9 +178,7 @@ def build_model(
     rows.add(r_row, z0 + np.arange(n_z), 1.0, -np.inf, rules.role_count[roles_here].astype(np.float64), len(roles_here))
 
     # "Runs" switches for activities with a minimum (their own, or a role's).
-    role_act = np.repeat(np.arange(p.n_activities), np.diff(rules.role_ptr))
-    has_min = rules.act_min_volunteers > 0
-    has_min[role_act[rules.role_min > 0]] = True
+    role_act, has_min = rules.role_act, rules.act_has_minimum
     y_act = acts[has_min[acts]]
     y0 = z0 + n_z
     at_y = np.flatnonzero(has_min[act])
@@ -241,7 +230,7 @@ def build_model(
 
     # Hours over the horizon and per local day, in exact integer units.
     duration = (p.act_end - p.act_start)[act]
-    capped = np.flatnonzero(rules.vol_max_micros[vol] < _NONE)
+    capped = np.flatnonzero(rules.vol_max_micros[vol] < NO_LIMIT)
     if len(capped):
         unit = _gcd(np.r_[duration[capped], rules.vol_max_micros[np.unique(vol[capped])]])
         h_vols, h_row = np.unique(vol[capped], return_inverse=True)
@@ -253,7 +242,7 @@ def build_model(
             (rules.vol_max_micros[h_vols] // unit).astype(np.float64),
             len(h_vols),
         )
-    daily = np.flatnonzero(rules.vol_max_micros_day[vol] < _NONE)
+    daily = np.flatnonzero(rules.vol_max_micros_day[vol] < NO_LIMIT)
     if len(daily):
         n_days = np.diff(rules.day_ptr)[act[daily]]
         e = np.repeat(daily, n_days)
@@ -276,7 +265,7 @@ def build_model(
     key = vol.astype(np.int64) * np.int64(p.n_activities) + act
     for g in range(len(rules.together_ptr) - 1):
         members = rules.together_vol[rules.together_ptr[g] : rules.together_ptr[g + 1]]
-        mine = _edges_of(vol, members)
+        mine = edges_of(vol, members)
         if len(mine) == 0:
             continue
         shared, counts = np.unique(act[mine], return_counts=True)
@@ -287,7 +276,7 @@ def build_model(
         n = len(others)
         rows.add(np.r_[np.arange(n), np.arange(n)], np.r_[others, lead], np.r_[np.ones(n), -np.ones(n)], 0.0, 0.0, n)
     for u, w in zip(rules.apart_a.tolist(), rules.apart_b.tolist(), strict=True):
-        eu, ew = _edges_of(vol, np.array([u])), _edges_of(vol, np.array([w]))
+        eu, ew = edges_of(vol, np.array([u])), edges_of(vol, np.array([w]))
         both = np.intersect1d(act[eu], act[ew])
         n = len(both)
         if n:
