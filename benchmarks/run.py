@@ -315,6 +315,52 @@ def modes(result: matcher.MatchResult) -> list[str]:
     ]
 
 
+def _rules_row(data: bytes, repeat: int) -> str:
+    """One row of the rules table: seconds, rules stage, places, cost, status, gap, program size."""
+    runs = []
+    result = None
+    for _ in range(repeat):
+        timer = StageTimer()
+        began = time.perf_counter()
+        result = matcher.solve(matcher.parse_problem(data), timer=timer)
+        runs.append((time.perf_counter() - began, timer.seconds.get("rules", 0.0)))
+    assert result is not None
+    report = matcher.verify(result.problem, result)
+    if not report.feasible:
+        raise SystemExit(f"verification failed: {report.problems[:3]}")
+    info = result.rules
+    gap = f"{info.gap / result.certificate.scale:.1f}" if info is not None else "-"
+    program = f"{info.program_edges:,}" if info is not None else "-"
+    return (
+        f"{statistics.median(r[0] for r in runs):.2f} | {statistics.median(r[1] for r in runs):.2f} |"
+        f" {result.metrics['places_filled']:,} | {result.objective.total_cost:,} | {result.status} | {gap} |"
+        f" {program}"
+    )
+
+
+def _rules_row_into(queue: Any, data: bytes, repeat: int) -> None:
+    queue.put(_rules_row(data, repeat))
+
+
+def _bounded_rules_row(data: bytes, repeat: int, cap: float) -> str | None:
+    """:func:`_rules_row` in a fresh process, or None if it is still running after ``cap`` seconds.
+
+    A fresh (spawned) process: a forked one can inherit locks held by the solver threads.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_rules_row_into, args=(queue, data, repeat))
+    child.start()
+    child.join(cap)
+    if child.is_alive():
+        child.terminate()
+        child.join()
+        return None
+    return str(queue.get()) if not queue.empty() else None
+
+
 def strip_rules(doc: dict[str, Any]) -> dict[str, Any]:
     """The same pool with every menu rule removed."""
     vols = [{k: v for k, v in vol.items() if k not in ("max_hours", "max_hours_per_day")} for vol in doc["volunteers"]]
@@ -335,26 +381,8 @@ def rules_table(problem_path: Path, args: argparse.Namespace) -> list[str]:
     rows = []
     for name, variant in variants:
         data = json.dumps(variant, ensure_ascii=False).encode()
-        runs = []
-        result = None
-        for _ in range(args.repeat):
-            timer = StageTimer()
-            began = time.perf_counter()
-            p = matcher.parse_problem(data)
-            result = matcher.solve(p, timer=timer)
-            runs.append((time.perf_counter() - began, timer.seconds.get("rules", 0.0)))
-        assert result is not None
-        report = matcher.verify(result.problem, result)
-        if not report.feasible:
-            raise SystemExit(f"verification failed: {report.problems[:3]}")
-        info = result.rules
-        gap = f"{info.gap / result.certificate.scale:.1f}" if info is not None else "-"
-        program = f"{info.program_edges:,}" if info is not None else "-"
-        rows.append(
-            f"| {name} | {statistics.median(r[0] for r in runs):.2f} | {statistics.median(r[1] for r in runs):.2f} |"
-            f" {result.metrics['places_filled']:,} | {result.objective.total_cost:,} | {result.status} | {gap} |"
-            f" {program} |"
-        )
+        row = _bounded_rules_row(data, args.repeat, args.cap)
+        rows.append(f"| {name} | {row} |" if row else f"| {name} | stopped after {args.cap:g} s | | | | | | |")
     return [
         f"- menu rules on {n_ruled:,} of {len(doc['activities']):,} activities (teams led by a 社工 with a ratio,"
         f" minimum staffing), {sum(1 for v in doc['volunteers'] if 'max_hours' in v):,} hour caps,"
