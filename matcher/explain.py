@@ -39,7 +39,7 @@ __all__ = [
 I64 = npt.NDArray[np.int64]
 
 Outcome = Literal["assigned", "not_assigned", "not_eligible"]
-Reason = Literal["used_elsewhere", "time_conflict", "places_taken", "not_selected"]
+Reason = Literal["not_staffed", "used_elsewhere", "time_conflict", "places_taken", "not_selected"]
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,10 @@ def _not_assigned(
         "worse_match": int((taken > cost).sum()),
     }
     reason: Reason
-    if len(own) >= p.vol_max_activities[v]:
+    idle = _not_staffed(result, a)
+    if idle is not None:
+        reason, message = "not_staffed", idle
+    elif len(own) >= p.vol_max_activities[v]:
         limit = _plural(len(own), "activity", "activities")
         reason = "used_elsewhere"
         message = f"your limit of {limit} went to " + ", ".join(p.activity_ids[b] for b in own)
@@ -299,6 +302,14 @@ def explain_volunteer(
     return VolunteerExplanation(volunteer_id, assigned, eligible, message, tuple(out))
 
 
+def _not_staffed(result: MatchResult, act: int) -> str | None:
+    """Why activity ``act`` does not run, when the menu rules left it unstaffed."""
+    if result.rules is None:
+        return None
+    activity_id = result.problem.activity_ids[act]
+    return next((n.message for n in result.rules.not_staffed if n.activity_id == activity_id), None)
+
+
 def explain_activity(result: MatchResult, activity_id: str) -> ActivityExplanation:
     """The funnel of one activity: how many volunteers pass each rule in turn, and who is left.
 
@@ -330,7 +341,10 @@ def explain_activity(result: MatchResult, activity_id: str) -> ActivityExplanati
         for i, (name, n) in enumerate(counts)
     )
     capacity, filled = int(p.act_capacity[a]), int(here.sum())
-    if filled >= capacity:
+    idle = _not_staffed(result, a)
+    if idle is not None:
+        message = idle
+    elif filled >= capacity:
         message = f"all {capacity} places filled"
     else:
         drops = [(counts[i][1] - counts[i + 1][1], counts[i + 1][0]) for i in range(len(counts) - 2)]

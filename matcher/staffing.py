@@ -34,6 +34,21 @@ class NotStaffed:
     reason: Literal["too_few_eligible", "role_short", "volunteers_needed_elsewhere"]
     role: str | None = None
 
+    @property
+    def message(self) -> str:
+        """The reason in words a volunteer can read (no other volunteer named)."""
+        if self.reason == "too_few_eligible":
+            return (
+                f"the activity does not run: it needs at least {self.min_volunteers} volunteers "
+                f"and {self.eligible_volunteers} are eligible"
+            )
+        if self.reason == "role_short":
+            return f"the activity does not run: too few eligible volunteers fit its role {self.role}"
+        return (
+            f"the activity does not run: it needs at least {self.min_volunteers} volunteers, and staffing "
+            "it would cost the best plan more than it gains"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping with a fixed key order."""
         return {

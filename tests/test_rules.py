@@ -64,6 +64,11 @@ def test_no_social_worker_means_no_visit_and_says_why() -> None:
     (idle,) = r.rules.not_staffed
     assert (idle.activity_id, idle.reason, idle.role) == ("visit", "role_short", "社工")
     assert_keeps_rules(r)
+    # A helper who asks "why not the visit?" is told the visit does not run, and why.
+    (pair,) = [x for x in r.explain_volunteer("v0", ["visit"]).activities if x.activity_id == "visit"]
+    assert pair.reason == "not_staffed"
+    assert "社工" in pair.message
+    assert r.explain_activity("visit").message == idle.message
 
 
 def test_ratio_one_lead_per_two() -> None:
