@@ -86,6 +86,9 @@ def improve(
     del full, start
     vol, act = fi.tail[edges], fi.head[edges]
     ruled = np.unique(act[p.rules.act_needs_program[act]])
+    # Where the repair lost most against the flow optimum first: with little time, that pays most.
+    lost = np.bincount(act[current], minlength=p.n_activities) - np.bincount(act[x], minlength=p.n_activities)
+    ruled = ruled[np.lexsort((ruled, -lost[ruled]))]
     rounds, idle = 0, 0
     batches = [ruled[i : i + BATCH] for i in range(0, len(ruled), BATCH)]
     while batches and idle < len(batches) and time.monotonic() < deadline:
