@@ -365,3 +365,21 @@ def test_tables_carry_the_rules_like_json() -> None:
     from_json = matcher.match(vols, acts, {"selection": "open"})
     assert matcher.solve(table_problem).to_json() == from_json.to_json()
     assert assigned(from_json) == {("sw", "visit", "社工"), ("v1", "visit", "志愿者"), ("v2", "visit", "志愿者")}
+
+
+def test_stdout_stays_pure_json_when_highs_runs(tmp_path: Any) -> None:
+    # highspy prints a banner on stdout when a solver object is made; the CLI must not pass it on.
+    import subprocess
+    import sys
+
+    doc = {
+        "volunteers": [{"id": "sw", "skills": {"社工": 1}}, {"id": "v1"}],
+        "activities": [act("visit", at(9), at(11), 3, roles=[SOCIAL, HELPERS])],
+        "policy": {"selection": "open"},
+    }
+    path = tmp_path / "menu.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "matcher", "solve", str(path), "--quiet"], check=True, capture_output=True
+    ).stdout
+    assert json.loads(out)["rules"]["status"] == "optimal"
