@@ -383,3 +383,12 @@ def test_stdout_stays_pure_json_when_highs_runs(tmp_path: Any) -> None:
         [sys.executable, "-m", "matcher", "solve", str(path), "--quiet"], check=True, capture_output=True
     ).stdout
     assert json.loads(out)["rules"]["status"] == "optimal"
+
+
+def test_a_rule_on_a_volunteer_without_pairs_keeps_the_lp_certificate() -> None:
+    # No pair touches the rule, so no program runs and the LP-dual certificate must still verify
+    # against the problem as written (the tightened capacity of a pair-less node is not used).
+    vols = [{"id": "v01", "availability": [], "max_hours": 1.0}, {"id": "v02"}]
+    r = matcher.match(vols, [act("a1", at(0, day=7), at(1, day=7), 1)], {"selection": "open"})
+    assert r.certificate.kind == "lp_dual"
+    assert matcher.verify(r.problem, r).optimal is True

@@ -239,6 +239,10 @@ def tightened(p: Problem, fi: FlowInput) -> FlowInput:
         running = np.cumsum(d_sorted) - np.r_[0, np.cumsum(d_sorted)][first]
         fits = running <= rules.vol_max_micros[v_sorted]
         left[capped] = np.minimum(left[capped], np.bincount(v_sorted[fits], minlength=p.n_volunteers)[capped])
+    # A node without edges keeps its capacity: tightening it changes no plan, but its dual price
+    # could then differ from the untightened problem's, and an LP certificate must hold for that.
+    left = np.where(np.bincount(vol, minlength=len(left)) > 0, left, fi.left_cap)
+    right = np.where(np.bincount(act, minlength=len(right)) > 0, right, fi.right_cap)
     return replace(fi, left_cap=left, right_cap=right)
 
 
