@@ -392,3 +392,22 @@ def test_a_rule_on_a_volunteer_without_pairs_keeps_the_lp_certificate() -> None:
     r = matcher.match(vols, [act("a1", at(0, day=7), at(1, day=7), 1)], {"selection": "open"})
     assert r.certificate.kind == "lp_dual"
     assert matcher.verify(r.problem, r).optimal is True
+
+
+def test_rematch_keeps_the_rules_when_the_lead_declines() -> None:
+    vols = [{"id": "sw1", "skills": {"社工": 1}}, {"id": "sw2", "skills": {"社工": 1}}, {"id": "v1"}, {"id": "v2"}]
+    acts = [act("visit", at(9), at(11), 3, roles=[SOCIAL, HELPERS])]
+    first = matcher.match(vols, acts, {"selection": "open"})
+    (lead,) = [a for a in first.assignments if a.role == "社工"]
+    again = matcher.rematch(
+        vols,
+        acts,
+        {"selection": "open"},
+        first,
+        {"declined": [{"volunteer_id": lead.volunteer_id, "activity_id": "visit"}]},
+    )
+    assert_keeps_rules(again)
+    (new_lead,) = [a for a in again.assignments if a.role == "社工"]
+    assert new_lead.volunteer_id != lead.volunteer_id
+    assert again.rematch is not None
+    assert again.metrics["places_filled"] == 3
