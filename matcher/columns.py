@@ -12,13 +12,15 @@ from datetime import UTC, datetime, timedelta
 
 from matcher.models import Activity, Volunteer
 
-__all__ = ["NO_SIGNUP", "Columns", "from_micros", "to_micros"]
+__all__ = ["MICROS_PER_HOUR", "NO_SIGNUP", "Columns", "from_micros", "to_micros"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = _EPOCH.date().toordinal()
 _MICRO = timedelta(microseconds=1)
 _NAN = float("nan")
 _INF = float("inf")
+#: Microseconds in an hour: times are epoch microseconds, hour limits and reports are in hours.
+MICROS_PER_HOUR = 3_600_000_000
 #: ``vol_signup`` of a volunteer without ``signed_up_at``: after everyone who gave one.
 NO_SIGNUP = 2**63 - 1
 

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.columns import MICROS_PER_HOUR
+
 if TYPE_CHECKING:
     from matcher.result import MatchResult
 
 __all__ = ["FairnessReport", "ServiceHours", "fairness_report", "gini", "service_hours"]
 
 F64 = npt.NDArray[np.float64]
-
-_MICROS_PER_HOUR = 3_600_000_000
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def service_hours(result: MatchResult) -> tuple[ServiceHours, ...]:
     micros = np.bincount(vol, weights=(p.act_end - p.act_start)[act], minlength=p.n_volunteers)
     count = np.bincount(vol, minlength=p.n_volunteers)
     return tuple(
-        ServiceHours(p.volunteer_ids[i], int(count[i]), round(float(micros[i]) / _MICROS_PER_HOUR, 2))
+        ServiceHours(p.volunteer_ids[i], int(count[i]), round(float(micros[i]) / MICROS_PER_HOUR, 2))
         for i in np.flatnonzero(count).tolist()
     )
 
@@ -94,7 +94,7 @@ def fairness_report(result: MatchResult) -> FairnessReport:
     vol, act = edges.vol[result.chosen], edges.act[result.chosen]
     willing = np.bincount(edges.vol, minlength=p.n_volunteers) > 0
     count = np.bincount(vol, minlength=p.n_volunteers).astype(np.float64)
-    hours = np.bincount(vol, weights=(p.act_end - p.act_start)[act], minlength=p.n_volunteers) / _MICROS_PER_HOUR
+    hours = np.bincount(vol, weights=(p.act_end - p.act_start)[act], minlength=p.n_volunteers) / MICROS_PER_HOUR
     n_willing = int(willing.sum())
     never = int((willing & (count == 0)).sum())
     filled = np.bincount(act, minlength=p.n_activities)

@@ -23,18 +23,17 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from matcher.columns import Columns, from_micros, to_micros
+from matcher.columns import MICROS_PER_HOUR, Columns, from_micros, to_micros
 from matcher.errors import InputIssue
 from matcher.models import Policy
 
-__all__ = ["MICROS_PER_HOUR", "NO_LIMIT", "MenuRules", "compile_rules", "edges_of"]
+__all__ = ["NO_LIMIT", "MenuRules", "compile_rules", "edges_of"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
-MICROS_PER_HOUR = 3_600_000_000
 #: An hour limit a volunteer did not set.
 NO_LIMIT = np.iinfo(np.int64).max
 

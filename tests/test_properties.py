@@ -130,7 +130,7 @@ def test_every_exact_overlap_path_reaches_the_same_optimum(path: str, doc: dict[
     # two-level form used when combined weights are too large for float64.
     patches = [mock.patch("matcher.solvers.overlap.linprog", return_value=_NoLP())]
     if path == "two_level":
-        patches.append(mock.patch("matcher.solvers.overlap._FLOAT_EXACT", 0))
+        patches.append(mock.patch("matcher.solvers.overlap.FLOAT_EXACT", 0))
     with contextlib.ExitStack() as stack:
         for p in patches:
             stack.enter_context(p)

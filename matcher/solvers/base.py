@@ -9,10 +9,13 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Backend", "FlowInput"]
+__all__ = ["FLOAT_EXACT", "Backend", "FlowInput"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+
+#: HiGHS computes in float64: integer objectives are exact while their absolute sum stays below this.
+FLOAT_EXACT = 2**53
 
 
 @dataclass(frozen=True, eq=False)

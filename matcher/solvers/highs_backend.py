@@ -7,12 +7,9 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from matcher.errors import CostRangeError, InputIssue, SolverError
-from matcher.solvers.base import FlowInput, Mask
+from matcher.solvers.base import FLOAT_EXACT, FlowInput, Mask
 
 __all__ = ["solve_highs"]
-
-# HiGHS computes in float64: weights and their sums must stay exactly representable.
-_FLOAT_EXACT = 2**53
 
 
 def solve_highs(fi: FlowInput) -> Mask:
@@ -20,7 +17,7 @@ def solve_highs(fi: FlowInput) -> Mask:
     n_edges = len(fi.tail)
     if n_edges == 0:
         return np.zeros(0, dtype=bool)
-    if int(fi.weight.max()) * n_edges >= _FLOAT_EXACT:
+    if int(fi.weight.max()) * n_edges >= FLOAT_EXACT:
         raise CostRangeError(
             [
                 InputIssue(

@@ -25,7 +25,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from matcher.errors import SolverError
-from matcher.solvers.base import FlowInput
+from matcher.solvers.base import FLOAT_EXACT, FlowInput
 
 __all__ = [
     "ComponentDuals",
@@ -39,8 +39,6 @@ __all__ = [
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
-# HiGHS computes in float64: integer objectives are exact while their absolute sum stays below this.
-_FLOAT_EXACT = 2**53
 _MILP = {"mip_rel_gap": 0.0, "presolve": True}
 
 
@@ -207,7 +205,7 @@ def _solve_round(
     Returns the selection and, when the LP settled it, the LP's row duals (a certificate).
     """
     n = len(weight)
-    exact = int(np.abs(weight).sum()) < _FLOAT_EXACT
+    exact = int(np.abs(weight).sum()) < FLOAT_EXACT
     if exact:
         # Usually the clique rows leave the LP integral: dual simplex then settles it at once.
         lp = linprog(-weight.astype(np.float64), A_ub=rows.A, b_ub=rows.ub, bounds=(0, 1), method="highs-ds")

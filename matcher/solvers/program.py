@@ -32,7 +32,7 @@ from matcher.candidates import role_options
 from matcher.errors import SolverError
 from matcher.problem import Problem
 from matcher.rules import NO_LIMIT
-from matcher.solvers.base import FlowInput
+from matcher.solvers.base import FLOAT_EXACT, FlowInput
 from matcher.solvers.overlap import conflicting_volunteers
 from matcher.solvers.repair import repair
 from matcher.solvers.rules_model import RulesModel, build_model, component_edges
@@ -42,8 +42,6 @@ __all__ = ["RulesOutcome", "solve_rules", "tightened"]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
-
-_FLOAT_EXACT = 2**53
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,7 +174,7 @@ def _solve_levels(model: RulesModel, start: F64, deadline: float, flow_bound: in
     ``flow_bound`` (the flow optimum on these edges) bounds every plan, so it caps the bound.
     """
     fallback: Mask = start > 0.5
-    if float(np.abs(model.weight).sum()) < _FLOAT_EXACT:
+    if float(np.abs(model.weight).sum()) < FLOAT_EXACT:
         x, bound, proven = _run(model, model.weight.astype(np.float64), start, deadline - time.monotonic(), None)
         chosen = _columns(x)
         best = chosen if chosen is not None else fallback
