@@ -160,7 +160,9 @@ def generate(
 
     def place(n: int, spread_km: float) -> np.ndarray:
         d = rng.choice(n_districts, size=n, p=weight)
-        jitter = rng.normal(0.0, spread_km, size=(n, 2)) / np.array([111.0, 96.0])
+        # Districts grow with the area too: with a fixed spread, the Zipf-heaviest district of L
+        # held five times M's people per km^2 and candidate pairs grew quadratically (44M at L).
+        jitter = rng.normal(0.0, spread_km * stretch, size=(n, 2)) / np.array([111.0, 96.0])
         return np.round(centres[d] + jitter, 5)
 
     zipf = 1.0 / np.arange(1, len(SKILL_NAMES) + 1) ** 1.1

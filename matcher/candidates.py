@@ -295,7 +295,7 @@ def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int 
     if p.policy.selection == "strict":
         groups = [lambda: seed_strict(p)]
     else:
-        groups = [*seed_spatial(p, chunk_pairs), lambda: seed_online(p)]
+        groups = [*seed_spatial(p, chunk_pairs), *seed_online(p, chunk_pairs)]
     skills, times = SkillTable.build(p), TimeIndex.build(p)
     workers = workers if workers is not None else min(os.cpu_count() or 1, 2)
     if workers > 1 and len(groups) > 1:

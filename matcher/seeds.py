@@ -52,9 +52,6 @@ def seed_spatial(p: Problem, chunk_pairs: int) -> list[Callable[[], tuple[I64, I
     points = unit_vectors(p.act_lat[acts], p.act_lon[acts])
     # Counting first bounds the memory of every group before any pair is materialised.
     counts = vtree.query_ball_point(points, radius, return_length=True)
-    group = np.cumsum(counts) // max(chunk_pairs, 1)
-    cuts = np.flatnonzero(np.diff(group)) + 1
-    bounds = np.concatenate([[0], cuts, [len(acts)]])
 
     def make(lo: int, hi: int) -> Callable[[], tuple[I64, I64]]:
         def seeds() -> tuple[I64, I64]:
@@ -65,35 +62,51 @@ def seed_spatial(p: Problem, chunk_pairs: int) -> list[Callable[[], tuple[I64, I
 
         return seeds
 
-    return [make(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+    return [make(lo, hi) for lo, hi in _groups(counts, chunk_pairs)]
 
 
-def seed_online(p: Problem) -> tuple[I64, I64]:
-    """Pairs with online activities: holders of each activity's rarest required skill."""
+def _groups(counts: I64, chunk_pairs: int) -> list[tuple[int, int]]:
+    """Consecutive ``[lo, hi)`` runs of items whose summed ``counts`` stay near ``chunk_pairs``."""
+    group = np.cumsum(counts) // max(chunk_pairs, 1)
+    cuts = np.flatnonzero(np.diff(group)) + 1
+    bounds = np.concatenate([[0], cuts, [len(counts)]])
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+
+
+def seed_online(p: Problem, chunk_pairs: int) -> list[Callable[[], tuple[I64, I64]]]:
+    """Seed makers for online activities, in groups of about ``chunk_pairs`` pairs each.
+
+    An online activity's seeds are the holders of its rarest required skill, or every volunteer
+    when it requires none. Grouping matters: at 300k volunteers, a few hundred open online
+    activities are tens of millions of seeds, which in one piece peaked at gigabytes.
+    """
     acts = np.flatnonzero(~p.act_has_location)
     if len(acts) == 0 or p.n_volunteers == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return []
     owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_skill_ptr))
     # Inverted index: for each skill code, the volunteers holding it (any level).
     by_skill = np.lexsort((owner, p.vol_skill_code))
     holders = owner[by_skill]
-    skill_ptr = np.searchsorted(p.vol_skill_code[by_skill], np.arange(len(p.skill_names) + 1))
-    holder_count = np.diff(skill_ptr)
-    vol_parts: list[I64] = []
-    act_parts: list[I64] = []
-    open_acts = acts[np.diff(p.req_ptr)[acts] == 0]
-    if len(open_acts):
-        vol_parts.append(np.tile(np.arange(p.n_volunteers, dtype=np.int64), len(open_acts)))
-        act_parts.append(np.repeat(open_acts, p.n_volunteers))
-    gated = acts[np.diff(p.req_ptr)[acts] > 0]
+    skill_ptr = np.searchsorted(p.vol_skill_code[by_skill], np.arange(len(p.skill_names) + 1)).astype(np.int64)
+    everyone = np.arange(p.n_volunteers, dtype=np.int64)
+    # The rarest required skill gives the smallest superset of the eligible volunteers (-1: none).
+    rarest = np.full(len(acts), -1, dtype=np.int64)
+    gated = np.flatnonzero(np.diff(p.req_ptr)[acts] > 0)
     if len(gated):
-        # The rarest required skill gives the smallest superset of the eligible volunteers.
-        req_pos, slot = _segment_positions(p.req_ptr, gated)
-        counts = holder_count[p.req_code[req_pos]]
-        order = np.lexsort((counts, slot))
+        req_pos, slot = _segment_positions(p.req_ptr, acts[gated])
+        order = np.lexsort((np.diff(skill_ptr)[p.req_code[req_pos]], slot))
         first = np.searchsorted(slot[order], np.arange(len(gated)))
-        rarest = p.req_code[req_pos[order[first]]].astype(np.int64)
-        pos, slot2 = _segment_positions(skill_ptr.astype(np.int64), rarest)
-        vol_parts.append(holders[pos])
-        act_parts.append(gated[slot2])
-    return np.concatenate(vol_parts), np.concatenate(act_parts)
+        rarest[gated] = p.req_code[req_pos[order[first]]]
+    # A trailing 0 stands for 'no skill' (index -1), so that a pool without skills indexes safely.
+    counts = np.where(rarest < 0, p.n_volunteers, np.append(np.diff(skill_ptr), 0)[rarest])
+
+    def make(lo: int, hi: int) -> Callable[[], tuple[I64, I64]]:
+        def seeds() -> tuple[I64, I64]:
+            vol_parts = [
+                everyone if r < 0 else holders[skill_ptr[r] : skill_ptr[r + 1]] for r in rarest[lo:hi].tolist()
+            ]
+            return np.concatenate(vol_parts), np.repeat(acts[lo:hi], counts[lo:hi])
+
+        return seeds
+
+    return [make(lo, hi) for lo, hi in _groups(counts, chunk_pairs)]
