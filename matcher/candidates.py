@@ -264,6 +264,10 @@ def preference_ranks(p: Problem, vol: I64, act: I64, keys: I64 | None = None) ->
 CHUNK_PAIRS = 2_000_000
 
 
+def _no_seeds() -> tuple[I64, I64]:
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+
 def _eligible(
     p: Problem, seeds: Callable[[], tuple[I64, I64]], skills: SkillTable, times: TimeIndex
 ) -> tuple[I64, I64, I64, F64]:
@@ -295,7 +299,7 @@ def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int 
     if p.policy.selection == "strict":
         groups = [lambda: seed_strict(p)]
     else:
-        groups = [*seed_spatial(p, chunk_pairs), *seed_online(p, chunk_pairs)]
+        groups = [*seed_spatial(p, chunk_pairs), *seed_online(p, chunk_pairs)] or [_no_seeds]
     skills, times = SkillTable.build(p), TimeIndex.build(p)
     workers = workers if workers is not None else min(os.cpu_count() or 1, 2)
     if workers > 1 and len(groups) > 1:

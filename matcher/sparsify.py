@@ -4,10 +4,11 @@ Most candidate edges of a large pool can never be in an optimum: a volunteer wit
 activities nearby ends up in one of their best few. The reduced problem keeps, for each volunteer
 and each activity, its best edges (a multiple of its capacity); its optimal LP duals ``(u, y)``
 are then checked against *every* pruned edge in one vectorised pass. An edge with
-``w_e > u_v + y_a`` could improve the solution, so the violators join the reduced set and it is
-solved again. When none remain, the duals are feasible for the full problem with the same
-objective, so the reduced optimum is optimal for the full graph, and the same ``(u, y)`` are its
-certificate (see :mod:`matcher.certificate`).
+``w_e > u_v + y_a`` could improve the solution, so the worst violators of each node join the
+reduced set and it is solved again (column generation with partial pricing). When none remain,
+the duals are feasible for the full problem with the same objective, so the reduced optimum is
+optimal for the full graph, and the same ``(u, y)`` are its certificate (see
+:mod:`matcher.certificate`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from matcher.candidates import positions_within
 from matcher.certificate import flow_duals
 from matcher.solvers.base import Backend, FlowInput, Mask
 
-__all__ = ["FlowSolution", "best_edges", "solve_sparsified"]
+__all__ = ["FlowSolution", "best_edges", "most_violated", "solve_sparsified"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -67,6 +68,24 @@ def best_edges(fi: FlowInput, per_volunteer: int, per_activity: int) -> Mask:
     return keep
 
 
+def most_violated(fi: FlowInput, violated: I64, u: I64, y: I64, per_activity: int, per_volunteer: int) -> I64:
+    """The violators a round admits: each activity's and volunteer's worst, a multiple of its capacity.
+
+    ``violated`` are edge ids with ``weight > u[tail] + y[head]``; worst means the largest gain
+    ``weight - u - y`` (ties: canonical edge order). A limit of 0 admits every violator of that side.
+    """
+    if per_activity <= 0 or per_volunteer <= 0:
+        return violated
+    gain = fi.weight[violated] - u[fi.tail[violated]] - y[fi.head[violated]]
+    by_gain = np.argsort(-gain, kind="stable")
+    admit = np.zeros(len(violated), dtype=bool)
+    for group, cap, limit in ((fi.head, fi.right_cap, per_activity), (fi.tail, fi.left_cap, per_volunteer)):
+        owner = group[violated]
+        position = positions_within(owner, by_gain[np.argsort(owner[by_gain], kind="stable")])
+        admit |= position < limit * cap[owner]
+    return violated[admit]
+
+
 def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
     """The problem on edges ``idx`` with nodes that have no edge left out (renumbered in order).
 
@@ -88,7 +107,14 @@ def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
 
 
 def solve_sparsified(
-    fi: FlowInput, backend: Backend, *, per_volunteer: int = 0, per_activity: int = 5, max_rounds: int = 50
+    fi: FlowInput,
+    backend: Backend,
+    *,
+    per_volunteer: int = 0,
+    per_activity: int = 5,
+    admit_per_activity: int = 1,
+    admit_per_volunteer: int = 1,
+    max_rounds: int = 50,
 ) -> FlowSolution:
     """Solve ``fi`` exactly through reduced problems, returning the optimum and its certifying duals.
 
@@ -100,8 +126,13 @@ def solve_sparsified(
         Solves each reduced problem (any registered backend).
     per_volunteer, per_activity:
         Initial edges kept per unit of capacity; more means fewer repair rounds but larger solves.
-        The defaults were the fastest of those measured at M (``benchmarks/RESULTS.md``): places
-        are the scarce side of a menu, so an activity's best candidates decide nearly everything.
+        The defaults were the fastest of those measured at M and L: places are the scarce side
+        of a menu, so an activity's best candidates decide nearly everything, and every edge kept
+        slows each round's solve.
+    admit_per_activity, admit_per_volunteer:
+        Violators admitted per round, per unit of capacity, most violated first (0: all of them).
+        Admitting all let the first round at L add 12.8M of 35M edges (online activities are
+        candidates for everyone), and each later round re-solved a graph thirty times larger.
     max_rounds:
         After this many rounds the full graph is solved instead (never needed in practice, but it
         bounds the work whatever the instance).
@@ -117,12 +148,12 @@ def solve_sparsified(
         u = np.zeros(len(fi.left_cap), dtype=np.int64)
         y = np.zeros(len(fi.right_cap), dtype=np.int64)
         u[vols], y[acts] = u_sub, y_sub
-        violated = ~keep & (fi.weight > u[fi.tail] + y[fi.head])
-        if not violated.any():
+        violated = np.flatnonzero(~keep & (fi.weight > u[fi.tail] + y[fi.head]))
+        if len(violated) == 0:
             chosen = np.zeros(len(fi.tail), dtype=bool)
             chosen[idx[sub_chosen]] = True
             return FlowSolution(chosen, u, y, rounds, len(idx))
-        keep |= violated
+        keep[most_violated(fi, violated, u, y, admit_per_activity, admit_per_volunteer)] = True
     return FlowSolution(backend(fi), None, None, 0, len(fi.tail))
 
 

@@ -15,7 +15,7 @@ from matcher.solvers import FlowInput
 from matcher.solvers._kernels import label_correcting
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
-from matcher.sparsify import best_edges, solve_flow, solve_sparsified
+from matcher.sparsify import best_edges, most_violated, solve_flow, solve_sparsified
 from tests.helpers import assert_certified, compile_doc, objective
 from tests.reference import milp_optimum
 from tests.strategies import dense_overlap_problems, problems
@@ -40,10 +40,14 @@ def total(fi: FlowInput, chosen: np.ndarray) -> int:
 
 
 @settings(max_examples=500)
-@given(flow_inputs(), st.integers(0, 2), st.integers(0, 2))
-def test_sparsified_solve_is_optimal_and_certified_on_the_full_graph(fi: FlowInput, per_vol: int, per_act: int) -> None:
+@given(flow_inputs(), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2))
+def test_sparsified_solve_is_optimal_and_certified_on_the_full_graph(
+    fi: FlowInput, per_vol: int, per_act: int, admit: int
+) -> None:
     reference = solve_networkx(fi)
-    out = solve_sparsified(fi, solve_ortools, per_volunteer=per_vol, per_activity=per_act)
+    out = solve_sparsified(
+        fi, solve_ortools, per_volunteer=per_vol, per_activity=per_act, admit_per_activity=admit, admit_per_volunteer=1
+    )
     assert total(fi, out.chosen) == total(fi, reference)
     assert out.u is not None
     assert out.y is not None
@@ -95,6 +99,25 @@ def test_best_edges_keeps_each_activitys_best_per_place() -> None:
     # Ties (weight 5 twice) go to the earlier edge in canonical order.
     assert best_edges(fi, 0, 2).tolist() == [True, True, True, False, True]
     assert best_edges(fi, 1, 0).tolist() == [True, False, True, True, False]
+
+
+def test_a_round_admits_each_nodes_worst_violators_per_unit_of_capacity() -> None:
+    # Activity 0 (one place) has three violators, activity 1 (two places) two; volunteer 0 has two.
+    fi = FlowInput(
+        left_cap=np.array([1, 1, 1]),
+        right_cap=np.array([1, 2]),
+        tail=np.array([0, 0, 1, 2, 2]),
+        head=np.array([0, 1, 0, 0, 1]),
+        weight=np.array([5, 6, 9, 5, 3]),
+    )
+    u, y = np.zeros(3, dtype=np.int64), np.array([1, 0], dtype=np.int64)
+    violated = np.arange(5)
+    # Activity 0 admits its worst (edge 2, gain 8); activity 1 both of its own (edges 1, 4); each
+    # volunteer its worst (edges 1, 2, 3: volunteer 2's gains tie at 4 and 3, so edge 3).
+    assert most_violated(fi, violated, u, y, 1, 1).tolist() == [1, 2, 3, 4]
+    assert most_violated(fi, violated, u, y, 0, 1).tolist() == [0, 1, 2, 3, 4]
+    # Two per place: activity 0 takes edges 2 and (tie at gain 4, earlier edge first) 0.
+    assert most_violated(fi, violated, u, y, 2, 1).tolist() == [0, 1, 2, 3, 4]
 
 
 def test_small_problems_are_not_sparsified_unless_asked() -> None:
