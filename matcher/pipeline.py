@@ -89,7 +89,7 @@ def solve(
     p:
         The compiled problem (:func:`~matcher.problem.compile_problem`).
     backend:
-        ``"ortools"`` (default), ``"highs"`` or ``"networkx"``; see :mod:`matcher.solvers`.
+        ``"augment"`` (default), ``"ortools"``, ``"highs"`` or ``"networkx"``; see :mod:`matcher.solvers`.
     sparsify:
         Solve through certified sparsification (:mod:`matcher.sparsify`): ``None`` (default)
         decides by size, True or False forces it. The objective is the same either way.

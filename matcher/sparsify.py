@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from matcher.candidates import positions_within
 from matcher.certificate import flow_duals
+from matcher.solvers.augment import applies, augment_with_duals, solve_augment
 from matcher.solvers.base import Backend, FlowInput, Mask
 
 __all__ = ["FlowSolution", "best_edges", "most_violated", "solve_sparsified"]
@@ -106,6 +107,14 @@ def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
     return sub, vols, acts
 
 
+def _solve_round(sub: FlowInput, backend: Backend) -> tuple[Mask, I64, I64]:
+    """One reduced problem's optimum and duals; the augmenting-path solver yields both at once."""
+    if backend is solve_augment and applies(sub):
+        return augment_with_duals(sub)
+    chosen = backend(sub)
+    return (chosen, *flow_duals(sub, chosen))
+
+
 def solve_sparsified(
     fi: FlowInput,
     backend: Backend,
@@ -142,8 +151,7 @@ def solve_sparsified(
     for rounds in range(1, max_rounds + 1):
         idx = np.flatnonzero(keep)
         sub, vols, acts = _restrict(fi, idx)
-        sub_chosen = backend(sub)
-        u_sub, y_sub = flow_duals(sub, sub_chosen)
+        sub_chosen, u_sub, y_sub = _solve_round(sub, backend)
         # Nodes without kept edges are priced 0: any edge of theirs that would profit is a violator.
         u = np.zeros(len(fi.left_cap), dtype=np.int64)
         y = np.zeros(len(fi.right_cap), dtype=np.int64)

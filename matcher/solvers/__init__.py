@@ -1,7 +1,9 @@
 """Solver backends behind one registry; the backend is a parameter of :func:`matcher.match`.
 
-``"ortools"`` (default) is OR-Tools' compiled min-cost-flow; ``"highs"`` solves the same network
-LP with HiGHS' dual simplex; ``"networkx"`` is the pure-Python reference the tests compare with.
+``"augment"`` (default) is matcher's own compiled shortest-augmenting-path solver for pools where
+every volunteer takes at most one activity, handing other networks to OR-Tools; ``"ortools"`` is
+OR-Tools' compiled min-cost-flow; ``"highs"`` solves the same network LP with HiGHS' dual simplex;
+``"networkx"`` is the pure-Python reference the tests compare with.
 The default may change between versions; results are optimal whichever backend is used, but
 equally good solutions may differ between backends.
 """
@@ -9,6 +11,7 @@ equally good solutions may differ between backends.
 from __future__ import annotations
 
 from matcher.errors import UnknownBackendError
+from matcher.solvers.augment import solve_augment
 from matcher.solvers.base import Backend, FlowInput
 from matcher.solvers.highs_backend import solve_highs
 from matcher.solvers.networkx_backend import solve_networkx
@@ -17,12 +20,13 @@ from matcher.solvers.ortools_backend import solve_ortools
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "Backend", "FlowInput", "get_backend"]
 
 BACKENDS: dict[str, Backend] = {
+    "augment": solve_augment,
     "ortools": solve_ortools,
     "highs": solve_highs,
     "networkx": solve_networkx,
 }
 
-DEFAULT_BACKEND = "ortools"
+DEFAULT_BACKEND = "augment"
 
 
 def get_backend(name: str | None) -> tuple[str, Backend]:

@@ -1,0 +1,75 @@
+"""The shortest-augmenting-path backend: exact, self-certifying, and handing over what it cannot do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher.certificate import check_duals
+from matcher.solvers import DEFAULT_BACKEND, FlowInput
+from matcher.solvers.augment import applies, augment_with_duals, solve_augment
+from matcher.solvers.networkx_backend import solve_networkx
+from matcher.sparsify import solve_sparsified
+from tests.test_sparsify import flow_inputs, total
+
+
+def one_each(fi: FlowInput) -> FlowInput:
+    """``fi`` with every volunteer taking at most one activity."""
+    return FlowInput(np.minimum(fi.left_cap, 1), fi.right_cap, fi.tail, fi.head, fi.weight)
+
+
+@settings(max_examples=1000)
+@given(flow_inputs())
+def test_augmenting_paths_are_optimal_and_their_duals_prove_it(fi: FlowInput) -> None:
+    fi = one_each(fi)
+    chosen, u, y = augment_with_duals(fi)
+    assert total(fi, chosen) == total(fi, solve_networkx(fi))
+    assert (np.bincount(fi.tail[chosen], minlength=len(fi.left_cap)) <= fi.left_cap).all()
+    assert (np.bincount(fi.head[chosen], minlength=len(fi.right_cap)) <= fi.right_cap).all()
+    assert check_duals(fi, chosen, u, y).proves_optimal
+
+
+@settings(max_examples=300)
+@given(flow_inputs())
+def test_networks_it_cannot_solve_go_to_ortools(fi: FlowInput) -> None:
+    # Volunteers taking several activities (or load steps) are not rows of an assignment.
+    assert applies(fi) == bool((fi.left_cap <= 1).all())
+    assert total(fi, solve_augment(fi)) == total(fi, solve_networkx(fi))
+    if not applies(fi):
+        with pytest.raises(ValueError, match="at most one activity"):
+            augment_with_duals(fi)
+
+
+@settings(max_examples=300)
+@given(flow_inputs(), st.integers(0, 2))
+def test_sparsified_rounds_take_the_duals_from_the_augmenting_paths(fi: FlowInput, per_act: int) -> None:
+    fi = one_each(fi)
+    out = solve_sparsified(fi, solve_augment, per_activity=per_act)
+    assert out.u is not None
+    assert out.y is not None
+    assert total(fi, out.chosen) == total(fi, solve_networkx(fi))
+    assert check_duals(fi, out.chosen, out.u, out.y).proves_optimal
+
+
+def test_a_hand_checked_menu() -> None:
+    # Activity 0 has one place, activity 1 two. Volunteer 0 is the best for both; giving activity
+    # 0 to volunteer 1 (7) and activity 1 to volunteers 0 and 2 (9 + 4) beats 10 + 4 + nothing.
+    fi = FlowInput(
+        left_cap=np.array([1, 1, 1]),
+        right_cap=np.array([1, 2]),
+        tail=np.array([0, 0, 1, 2]),
+        head=np.array([0, 1, 0, 1]),
+        weight=np.array([10, 9, 7, 4]),
+    )
+    chosen, u, y = augment_with_duals(fi)
+    assert chosen.tolist() == [False, True, True, True]
+    assert total(fi, chosen) == 20
+    # Prices: activity 0 is worth 7 (what volunteer 1 brings), so volunteer 0 earns 10 - 7 = 3.
+    assert check_duals(fi, chosen, u, y).proves_optimal
+    assert int(u.sum() + (y * fi.right_cap).sum()) == 20
+
+
+def test_it_is_the_default_backend() -> None:
+    assert DEFAULT_BACKEND == "augment"
