@@ -34,7 +34,7 @@ import matcher
 from matcher.atomic import write_atomic
 from matcher.pipeline import flow_input
 from matcher.progress import StageTimer
-from matcher.solvers import BACKENDS, FlowInput
+from matcher.solvers import BACKENDS, DEFAULT_BACKEND, FlowInput
 from matcher.sparsify import solve_flow
 from matcher.tiebreak import canonical_selection
 
@@ -123,7 +123,7 @@ def versions() -> str:
 
 def ours(fi: FlowInput) -> np.ndarray:
     """matcher's solve stage on the flow network: sparsified solve, duals, tie-break (as in solve())."""
-    flow = solve_flow(fi, BACKENDS["ortools"])
+    flow = solve_flow(fi, BACKENDS[DEFAULT_BACKEND])
     u, y = flow.duals(fi)
     return canonical_selection(fi, u, y, lambda e: (e * 2654435761) % (2**31))
 
@@ -137,6 +137,10 @@ def baselines(fi: FlowInput, repeat: int, cap: float, tmp: Path) -> list[str]:
     seconds, chosen = time_call(lambda: BACKENDS["ortools"](fi), repeat)
     timings["ortools"] = seconds
     optimum = int(fi.weight[np.asarray(chosen)].sum())
+    seconds, own = time_call(lambda: BACKENDS["augment"](fi), repeat)
+    if int(fi.weight[np.asarray(own)].sum()) != optimum:
+        raise SystemExit("the augmenting-path backend disagrees with OR-Tools on the optimum")
+    timings["augment (whole graph, selection only)"] = seconds
     seconds, mine = time_call(lambda: ours(fi), repeat)
     if int(fi.weight[np.asarray(mine)].sum()) != optimum:
         raise SystemExit("matcher's sparsified solve disagrees with OR-Tools on the optimum")

@@ -35,8 +35,9 @@ SPARSIFY_MIN_EDGES = 100_000
 class FlowSolution:
     """An optimal selection with the duals that prove it (``u`` per volunteer, ``y`` per activity).
 
-    ``rounds`` counts reduced solves (0 when the full graph was solved directly, in which case the
-    duals are left to the certificate step); ``edges_solved`` is the size of the last graph solved.
+    ``rounds`` counts reduced solves (0 when the full graph was solved directly; then the duals
+    are left to the certificate step unless the backend produced them); ``edges_solved`` is the
+    size of the last graph solved.
     """
 
     chosen: Mask
@@ -173,4 +174,7 @@ def solve_flow(fi: FlowInput, backend: Backend, *, sparsify: bool | None = None)
     use = sparsify if sparsify is not None else len(fi.tail) >= SPARSIFY_MIN_EDGES
     if use and len(fi.tail):
         return solve_sparsified(fi, backend)
+    if backend is solve_augment and applies(fi):
+        chosen, u, y = augment_with_duals(fi)
+        return FlowSolution(chosen, u, y, 0, len(fi.tail))
     return FlowSolution(backend(fi), None, None, 0, len(fi.tail))
