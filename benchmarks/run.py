@@ -43,7 +43,6 @@ STAGES = [
     "candidates",
     "costs",
     "solve",
-    "duals",
     "tie-break",
     "overlaps",
     "certify",
@@ -124,8 +123,7 @@ def versions() -> str:
 def ours(fi: FlowInput) -> np.ndarray:
     """matcher's solve stage on the flow network: sparsified solve, duals, tie-break (as in solve())."""
     flow = solve_flow(fi, BACKENDS[DEFAULT_BACKEND])
-    u, y = flow.duals(fi)
-    return canonical_selection(fi, u, y, lambda e: (e * 2654435761) % (2**31))
+    return canonical_selection(fi, flow.u, flow.y, lambda e: (e * 2654435761) % (2**31))
 
 
 def baselines(fi: FlowInput, repeat: int, cap: float, tmp: Path) -> list[str]:
@@ -285,7 +283,11 @@ def interactive(result: matcher.MatchResult, problem_path: Path, queries: int, s
     ]
     doc = json.loads(problem_path.read_text(encoding="utf-8"))
     t0 = time.perf_counter()
-    again = matcher.rematch(doc["volunteers"], doc["activities"], doc.get("policy"), result, {"declined": declined})
+    try:
+        again = matcher.rematch(doc["volunteers"], doc["activities"], doc.get("policy"), result, {"declined": declined})
+    except matcher.CostRangeError as exc:
+        # The re-match objective has a third level (disruption); at L it can leave exact int64.
+        return [*lines, "", f"Re-match after {len(declined):,} declines: refused, {exc}"]
     seconds = time.perf_counter() - t0
     assert again.rematch is not None
     lines += [

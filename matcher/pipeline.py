@@ -144,8 +144,7 @@ def solve_edges(
         fi = tightened(p, fi)
     with timer("solve"):
         flow = solve_flow(fi, backend_fn, sparsify=sparsify)
-    with timer("duals"):
-        u, y = flow.duals(fi)
+    u, y = flow.u, flow.y
     with timer("tie-break"):
         flow_chosen = canonical_selection(
             fi, u, y, lambda e: tie_keys(p.volunteer_ids, p.activity_ids, fi.tail[e], fi.head[e])

@@ -35,22 +35,15 @@ SPARSIFY_MIN_EDGES = 100_000
 class FlowSolution:
     """An optimal selection with the duals that prove it (``u`` per volunteer, ``y`` per activity).
 
-    ``rounds`` counts reduced solves (0 when the full graph was solved directly; then the duals
-    are left to the certificate step unless the backend produced them); ``edges_solved`` is the
-    size of the last graph solved.
+    ``rounds`` counts reduced solves (0 when the full graph was solved directly);
+    ``edges_solved`` is the size of the last graph solved.
     """
 
     chosen: Mask
-    u: I64 | None
-    y: I64 | None
+    u: I64
+    y: I64
     rounds: int
     edges_solved: int
-
-    def duals(self, fi: FlowInput) -> tuple[I64, I64]:
-        """The certifying duals: those a sparsified solve already proved, else computed now."""
-        if self.u is not None and self.y is not None:
-            return self.u, self.y
-        return flow_duals(fi, self.chosen)
 
 
 def _rank_within(group: I64, weight: I64) -> I64:
@@ -109,7 +102,7 @@ def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
 
 
 def _solve_round(sub: FlowInput, backend: Backend) -> tuple[Mask, I64, I64]:
-    """One reduced problem's optimum and duals; the augmenting-path solver yields both at once."""
+    """An optimum of ``sub`` and its duals; the augmenting-path solver yields both at once."""
     if backend is solve_augment and applies(sub):
         return augment_with_duals(sub)
     chosen = backend(sub)
@@ -163,7 +156,7 @@ def solve_sparsified(
             chosen[idx[sub_chosen]] = True
             return FlowSolution(chosen, u, y, rounds, len(idx))
         keep[most_violated(fi, violated, u, y, admit_per_activity, admit_per_volunteer)] = True
-    return FlowSolution(backend(fi), None, None, 0, len(fi.tail))
+    return FlowSolution(*_solve_round(fi, backend), 0, len(fi.tail))
 
 
 def solve_flow(fi: FlowInput, backend: Backend, *, sparsify: bool | None = None) -> FlowSolution:
@@ -174,7 +167,4 @@ def solve_flow(fi: FlowInput, backend: Backend, *, sparsify: bool | None = None)
     use = sparsify if sparsify is not None else len(fi.tail) >= SPARSIFY_MIN_EDGES
     if use and len(fi.tail):
         return solve_sparsified(fi, backend)
-    if backend is solve_augment and applies(fi):
-        chosen, u, y = augment_with_duals(fi)
-        return FlowSolution(chosen, u, y, 0, len(fi.tail))
-    return FlowSolution(backend(fi), None, None, 0, len(fi.tail))
+    return FlowSolution(*_solve_round(fi, backend), 0, len(fi.tail))
