@@ -72,12 +72,9 @@ def most_violated(fi: FlowInput, violated: I64, u: I64, y: I64, per_activity: in
     if per_activity <= 0 or per_volunteer <= 0:
         return violated
     gain = fi.weight[violated] - u[fi.tail[violated]] - y[fi.head[violated]]
-    by_gain = np.argsort(-gain, kind="stable")
-    admit = np.zeros(len(violated), dtype=bool)
-    for group, cap, limit in ((fi.head, fi.right_cap, per_activity), (fi.tail, fi.left_cap, per_volunteer)):
-        owner = group[violated]
-        position = positions_within(owner, by_gain[np.argsort(owner[by_gain], kind="stable")])
-        admit |= position < limit * cap[owner]
+    head, tail = fi.head[violated], fi.tail[violated]
+    admit = _rank_within(head, gain) < per_activity * fi.right_cap[head]
+    admit |= _rank_within(tail, gain) < per_volunteer * fi.left_cap[tail]
     return violated[admit]
 
 

@@ -84,15 +84,20 @@ def test_label_correcting_distances_and_negative_cycle() -> None:
     assert label_correcting(np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([1, 1, -2]), 3) is not None
 
 
-def test_best_edges_keeps_each_activitys_best_per_place() -> None:
-    # Activity 0 has one place and three candidates; activity 1 has two places and two candidates.
-    fi = FlowInput(
+def two_activities(weight: list[int]) -> FlowInput:
+    """Three volunteers; activity 0 (one place) has three candidates, activity 1 (two places) two."""
+    return FlowInput(
         left_cap=np.array([1, 1, 1]),
         right_cap=np.array([1, 2]),
         tail=np.array([0, 0, 1, 2, 2]),
         head=np.array([0, 1, 0, 0, 1]),
-        weight=np.array([5, 1, 9, 5, 3]),
+        weight=np.array(weight),
     )
+
+
+def test_best_edges_keeps_each_activitys_best_per_place() -> None:
+    # Activity 0 has one place and three candidates; activity 1 has two places and two candidates.
+    fi = two_activities([5, 1, 9, 5, 3])
     assert best_edges(fi, 0, 1).tolist() == [False, True, True, False, True]
     # Ties (weight 5 twice) go to the earlier edge in canonical order.
     assert best_edges(fi, 0, 2).tolist() == [True, True, True, False, True]
@@ -101,13 +106,7 @@ def test_best_edges_keeps_each_activitys_best_per_place() -> None:
 
 def test_a_round_admits_each_nodes_worst_violators_per_unit_of_capacity() -> None:
     # Activity 0 (one place) has three violators, activity 1 (two places) two; volunteer 0 has two.
-    fi = FlowInput(
-        left_cap=np.array([1, 1, 1]),
-        right_cap=np.array([1, 2]),
-        tail=np.array([0, 0, 1, 2, 2]),
-        head=np.array([0, 1, 0, 0, 1]),
-        weight=np.array([5, 6, 9, 5, 3]),
-    )
+    fi = two_activities([5, 6, 9, 5, 3])
     u, y = np.zeros(3, dtype=np.int64), np.array([1, 0], dtype=np.int64)
     violated = np.arange(5)
     # Activity 0 admits its worst (edge 2, gain 8); activity 1 both of its own (edges 1, 4); each
