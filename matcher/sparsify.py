@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from matcher.candidates import positions_within
 from matcher.certificate import flow_duals
+from matcher.solvers._kernels import best_within
 from matcher.solvers.augment import applies, augment_with_duals, solve_augment
 from matcher.solvers.base import Backend, FlowInput, Mask
 
@@ -46,20 +46,13 @@ class FlowSolution:
     edges_solved: int
 
 
-def _rank_within(group: I64, weight: I64) -> I64:
-    """Per edge, its position among its group's edges by falling weight (ties: canonical edge order)."""
-    span = np.int64(int(weight.max(initial=0)) - int(weight.min(initial=0)) + 1)
-    key = group * span + (int(weight.max(initial=0)) - weight)
-    return positions_within(group, np.argsort(key, kind="stable"))
-
-
 def best_edges(fi: FlowInput, per_volunteer: int, per_activity: int) -> Mask:
     """Keep each volunteer's ``per_volunteer * capacity`` and each activity's ``per_activity * places`` best edges."""
     keep = np.zeros(len(fi.tail), dtype=bool)
     if per_volunteer > 0:
-        keep |= _rank_within(fi.tail, fi.weight) < per_volunteer * fi.left_cap[fi.tail]
+        keep |= best_within(fi.tail, fi.weight, per_volunteer * fi.left_cap)
     if per_activity > 0:
-        keep |= _rank_within(fi.head, fi.weight) < per_activity * fi.right_cap[fi.head]
+        keep |= best_within(fi.head, fi.weight, per_activity * fi.right_cap)
     return keep
 
 
@@ -72,9 +65,8 @@ def most_violated(fi: FlowInput, violated: I64, u: I64, y: I64, per_activity: in
     if per_activity <= 0 or per_volunteer <= 0:
         return violated
     gain = fi.weight[violated] - u[fi.tail[violated]] - y[fi.head[violated]]
-    head, tail = fi.head[violated], fi.tail[violated]
-    admit = _rank_within(head, gain) < per_activity * fi.right_cap[head]
-    admit |= _rank_within(tail, gain) < per_volunteer * fi.left_cap[tail]
+    admit = best_within(fi.head[violated], gain, per_activity * fi.right_cap)
+    admit |= best_within(fi.tail[violated], gain, per_volunteer * fi.left_cap)
     return violated[admit]
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["UNREACHABLE", "deferred_acceptance", "first_come", "label_correcting"]
+__all__ = ["UNREACHABLE", "best_within", "deferred_acceptance", "first_come", "label_correcting"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -162,3 +162,48 @@ def first_come(
             mine[taken] = a
             taken += 1
     return chosen
+
+
+@njit(cache=True, nogil=True)
+def best_within(group: I64, value: I64, limit: I64) -> npt.NDArray[np.bool_]:  # pragma: no cover - compiled
+    """Mark each group's ``limit[g]`` items of largest ``value`` (ties: lower item index first).
+
+    A counting sort by group (stable, so items stay in index order) and a linear selection in each
+    group that holds more than its limit: O(n) in all, where a global (group, value) sort of every
+    item took 10 s at 35M edges.
+    """
+    n_groups = len(limit)
+    count = np.zeros(n_groups + 1, dtype=np.int64)
+    for g in group:
+        count[g + 1] += 1
+    for g in range(n_groups):
+        count[g + 1] += count[g]
+    fill = count[:-1].copy()
+    items = np.empty(len(group), dtype=np.int64)
+    for i in range(len(group)):
+        g = group[i]
+        items[fill[g]] = i
+        fill[g] += 1
+    keep = np.zeros(len(group), dtype=np.bool_)
+    for g in range(n_groups):
+        lo, hi = count[g], count[g + 1]
+        mine = items[lo:hi]
+        if hi - lo <= limit[g]:
+            for i in mine:
+                keep[i] = True
+            continue
+        if limit[g] <= 0:
+            continue
+        # The limit-th largest value by selection (linear); ties at it go to lower indexes.
+        worst = -np.partition(-value[mine], limit[g] - 1)[limit[g] - 1]
+        ties = limit[g]
+        for i in mine:
+            if value[i] > worst:
+                ties -= 1
+        for i in mine:
+            if value[i] > worst:
+                keep[i] = True
+            elif value[i] == worst and ties > 0:
+                keep[i] = True
+                ties -= 1
+    return keep
