@@ -40,13 +40,18 @@ def total(fi: FlowInput, chosen: np.ndarray) -> int:
 
 
 @settings(max_examples=500)
-@given(flow_inputs(), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2))
+@given(flow_inputs(), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 1))
 def test_sparsified_solve_is_optimal_and_certified_on_the_full_graph(
-    fi: FlowInput, per_vol: int, per_act: int, admit: int
+    fi: FlowInput, per_vol: int, per_act: int, admit_act: int, admit_vol: int
 ) -> None:
     reference = solve_networkx(fi)
     out = solve_sparsified(
-        fi, solve_ortools, per_volunteer=per_vol, per_activity=per_act, admit_per_activity=admit, admit_per_volunteer=1
+        fi,
+        solve_ortools,
+        per_volunteer=per_vol,
+        per_activity=per_act,
+        admit_per_activity=admit_act,
+        admit_per_volunteer=admit_vol,
     )
     assert total(fi, out.chosen) == total(fi, reference)
     check = check_duals(fi, out.chosen, out.u, out.y)
@@ -112,7 +117,10 @@ def test_a_round_admits_each_nodes_worst_violators_per_unit_of_capacity() -> Non
     # Activity 0 admits its worst (edge 2, gain 8); activity 1 both of its own (edges 1, 4); each
     # volunteer its worst (edges 1, 2, 3: volunteer 2's gains tie at 4 and 3, so edge 3).
     assert most_violated(fi, violated, u, y, 1, 1).tolist() == [1, 2, 3, 4]
-    assert most_violated(fi, violated, u, y, 0, 1).tolist() == [0, 1, 2, 3, 4]
+    # One side only: the activities' worst (2; 1 and 4), or the volunteers' worst (1, 2, 3).
+    assert most_violated(fi, violated, u, y, 1, 0).tolist() == [1, 2, 4]
+    assert most_violated(fi, violated, u, y, 0, 1).tolist() == [1, 2, 3]
+    assert most_violated(fi, violated, u, y, 0, 0).tolist() == [0, 1, 2, 3, 4]
     # Two per place: activity 0 takes edges 2 and (tie at gain 4, earlier edge first) 0.
     assert most_violated(fi, violated, u, y, 2, 1).tolist() == [0, 1, 2, 3, 4]
 
