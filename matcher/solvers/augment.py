@@ -269,4 +269,8 @@ def augment_with_duals(fi: FlowInput) -> tuple[Mask, I64, I64]:
     if has.any():
         # An activity's rows are consecutive: its price is the smallest U = -u among them.
         y[has] = -np.maximum.reduceat(u, starts[has])
+    closed = ~has[fi.head]
+    if closed.any():
+        # An activity without places has no rows; priced at its edges' best gain, it costs nothing.
+        np.maximum.at(y, fi.head[closed], fi.weight[closed] + v[fi.tail[closed]])
     return chosen, -v, y
