@@ -8,7 +8,6 @@ records in any order give the same bytes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from matcher import jsontext
 from matcher.candidates import Edges
 from matcher.certificate import Cliques
 from matcher.costs import COST_TERMS, CostTerms, load_cost
@@ -312,9 +312,11 @@ class MatchResult:
         return sorted(rows, key=lambda r: (r["volunteer_id"], r["activity_ids"]))
 
     def to_json(self, *, include_timings: bool = False, waitlist: int = 0) -> str:
-        """The document as deterministic, human-readable JSON (UTF-8 text, ids unescaped)."""
-        doc = self.to_document(include_timings=include_timings, waitlist=waitlist)
-        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+        """The document as deterministic, human-readable JSON (UTF-8 text, ids unescaped).
+
+        Indented at the top two levels, one record per line below (:mod:`matcher.jsontext`).
+        """
+        return jsontext.dumps(self.to_document(include_timings=include_timings, waitlist=waitlist))
 
 
 def _km(metres: int) -> float:
