@@ -32,6 +32,7 @@ from generate import FAMILIES, SCALES, generate
 
 import matcher
 from matcher.atomic import write_atomic
+from matcher.certificate import flow_duals
 from matcher.pipeline import flow_input
 from matcher.progress import StageTimer
 from matcher.solvers import BACKENDS, DEFAULT_BACKEND, FlowInput
@@ -44,6 +45,7 @@ STAGES = [
     "costs",
     "solve",
     "tie-break",
+    "duals",
     "overlaps",
     "certify",
     "result",
@@ -123,7 +125,10 @@ def versions() -> str:
 def ours(fi: FlowInput) -> np.ndarray:
     """matcher's solve stage on the flow network: sparsified solve, duals, tie-break (as in solve())."""
     flow = solve_flow(fi, BACKENDS[DEFAULT_BACKEND])
-    return canonical_selection(fi, flow.u, flow.y, lambda e: (e * 2654435761) % (2**31))
+    chosen = canonical_selection(fi, flow.u, flow.y, lambda e: (e * 2654435761) % (2**31))
+    if not flow.canonical_duals:
+        flow_duals(fi, chosen)  # the published certificate's prices, as solve() computes them
+    return chosen
 
 
 def baselines(fi: FlowInput, repeat: int, cap: float, tmp: Path) -> list[str]:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.candidates import Edges, candidate_edges
-from matcher.certificate import check_duals, rational_duals
+from matcher.certificate import check_duals, flow_duals, rational_duals
 from matcher.costs import CostTerms, Objective, objective_weights, pair_costs
 from matcher.errors import InputError, SolverError
 from matcher.models import Activity, Policy, ProblemDocument, Volunteer
@@ -144,11 +144,15 @@ def solve_edges(
         fi = tightened(p, fi)
     with timer("solve"):
         flow = solve_flow(fi, backend_fn, sparsify=sparsify)
-    u, y = flow.u, flow.y
     with timer("tie-break"):
         flow_chosen = canonical_selection(
-            fi, u, y, lambda e: tie_keys(p.volunteer_ids, p.activity_ids, fi.tail[e], fi.head[e])
+            fi, flow.u, flow.y, lambda e: tie_keys(p.volunteer_ids, p.activity_ids, fi.tail[e], fi.head[e])
         )
+    u, y = flow.u, flow.y
+    if not flow.canonical_duals:
+        with timer("duals"):
+            # Published prices must not depend on the backend: the residual shortest-path duals.
+            u, y = flow_duals(fi, flow_chosen)
     start, busy_end = p.act_start[edges.act], p.act_busy_end[edges.act]
     selection, rules = flow_chosen, None
     if p.rules.needs_program:

@@ -36,7 +36,9 @@ class FlowSolution:
     """An optimal selection with the duals that prove it (``u`` per volunteer, ``y`` per activity).
 
     ``rounds`` counts reduced solves (0 when the full graph was solved directly);
-    ``edges_solved`` is the size of the last graph solved.
+    ``edges_solved`` is the size of the last graph solved. ``canonical_duals`` is False when the
+    duals are the augmenting-path potentials: optimal, but one of many, so a published
+    certificate takes the residual shortest-path duals instead (the same whichever backend).
     """
 
     chosen: Mask
@@ -44,6 +46,7 @@ class FlowSolution:
     y: I64
     rounds: int
     edges_solved: int
+    canonical_duals: bool = True
 
 
 def best_edges(fi: FlowInput, per_volunteer: int, per_activity: int) -> Mask:
@@ -94,12 +97,12 @@ def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
     return sub, vols, acts
 
 
-def _solve_round(sub: FlowInput, backend: Backend) -> tuple[Mask, I64, I64]:
-    """An optimum of ``sub`` and its duals; the augmenting-path solver yields both at once."""
+def _solve_round(sub: FlowInput, backend: Backend) -> tuple[Mask, I64, I64, bool]:
+    """An optimum of ``sub``, its duals, and whether they are the canonical shortest-path duals."""
     if backend is solve_augment and applies(sub):
-        return augment_with_duals(sub)
+        return (*augment_with_duals(sub), False)
     chosen = backend(sub)
-    return (chosen, *flow_duals(sub, chosen))
+    return (chosen, *flow_duals(sub, chosen), True)
 
 
 def solve_sparsified(
@@ -140,7 +143,7 @@ def solve_sparsified(
     for rounds in range(1, max_rounds + 1):
         idx = np.flatnonzero(keep)
         sub, vols, acts = _restrict(fi, idx)
-        sub_chosen, u_sub, y_sub = _solve_round(sub, backend)
+        sub_chosen, u_sub, y_sub, canonical = _solve_round(sub, backend)
         # Nodes without kept edges are priced 0: any edge of theirs that would profit is a violator.
         u = np.zeros(len(fi.left_cap), dtype=np.int64)
         y = np.zeros(len(fi.right_cap), dtype=np.int64)
@@ -149,9 +152,10 @@ def solve_sparsified(
         if len(violated) == 0:
             chosen = np.zeros(len(fi.tail), dtype=bool)
             chosen[idx[sub_chosen]] = True
-            return FlowSolution(chosen, u, y, rounds, len(idx))
+            return FlowSolution(chosen, u, y, rounds, len(idx), canonical)
         keep[most_violated(fi, violated, u, y, admit_per_activity, admit_per_volunteer)] = True
-    return FlowSolution(*_solve_round(fi, backend), 0, len(fi.tail))
+    chosen, u, y, canonical = _solve_round(fi, backend)
+    return FlowSolution(chosen, u, y, 0, len(fi.tail), canonical)
 
 
 def solve_flow(fi: FlowInput, backend: Backend, *, sparsify: bool | None = None) -> FlowSolution:
@@ -162,4 +166,5 @@ def solve_flow(fi: FlowInput, backend: Backend, *, sparsify: bool | None = None)
     use = sparsify if sparsify is not None else len(fi.tail) >= SPARSIFY_MIN_EDGES
     if use and len(fi.tail):
         return solve_sparsified(fi, backend)
-    return FlowSolution(*_solve_round(fi, backend), 0, len(fi.tail))
+    chosen, u, y, canonical = _solve_round(fi, backend)
+    return FlowSolution(chosen, u, y, 0, len(fi.tail), canonical)
