@@ -1,17 +1,18 @@
 """Shortest augmenting paths: an exact b-matching solver for pools where each volunteer takes one.
 
-The Hungarian method in Jonker-Volgenant form, adapted to a menu: rows are volunteers (each takes
-at most one activity), columns are activities with capacities, and every volunteer has a private
-"stay unassigned" column of weight 0. Volunteers are inserted one at a time; each insertion is one
-Dijkstra over reduced costs that stops at the first free place or the first volunteer that can
-drop out, so a search touches a neighbourhood of the map, not the city. That locality is why it
-beats a general min-cost-flow code on these graphs: OR-Tools' cost scaling sweeps every node in
-each of its ~20 phases, while here most insertions settle in a handful of steps.
+The Hungarian method in Jonker-Volgenant form, adapted to a menu: rows are the activities'
+places (an activity of capacity c is c rows sharing its edges), columns are the volunteers (each
+takes at most one place), and every place may stay empty at weight 0. Places are inserted one at
+a time; each insertion is one Dijkstra over reduced costs that stops at the first free volunteer
+or the first place that is better left empty. Places are the scarce side of a menu, so a search
+touches a neighbourhood of the map, not the city: that locality is why it beats a general
+min-cost-flow code on these graphs, whose cost scaling sweeps every node in each of its phases.
 
 Row potentials ``u`` and column potentials ``v`` stay dual feasible throughout (all in exact
-int64), and a column's potential moves only while it is full, so free places end priced 0. The
-final potentials are therefore an optimal LP-dual pair: ``U = -u``, ``Y = -v`` certify the
-selection (:func:`matcher.certificate.check_duals` re-checks them independently).
+int64), and a column's potential moves only while it is taken, so free volunteers end priced 0.
+The final potentials are therefore an optimal LP-dual pair: volunteer prices ``-v`` and activity
+prices ``min(-u)`` over each activity's places (:func:`matcher.certificate.check_duals`
+re-checks them independently).
 """
 
 from __future__ import annotations
