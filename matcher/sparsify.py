@@ -49,14 +49,20 @@ class FlowSolution:
     canonical_duals: bool = True
 
 
+def _best_per_node(fi: FlowInput, edges: I64 | slice, value: I64, per_volunteer: int, per_activity: int) -> Mask:
+    """Of ``edges``, each volunteer's and each activity's largest ``value``, a multiple of its capacity."""
+    tail, head = fi.tail[edges], fi.head[edges]
+    keep = np.zeros(len(tail), dtype=bool)
+    if per_volunteer > 0:
+        keep |= best_within(tail, value, per_volunteer * fi.left_cap)
+    if per_activity > 0:
+        keep |= best_within(head, value, per_activity * fi.right_cap)
+    return keep
+
+
 def best_edges(fi: FlowInput, per_volunteer: int, per_activity: int) -> Mask:
     """Keep each volunteer's ``per_volunteer * capacity`` and each activity's ``per_activity * places`` best edges."""
-    keep = np.zeros(len(fi.tail), dtype=bool)
-    if per_volunteer > 0:
-        keep |= best_within(fi.tail, fi.weight, per_volunteer * fi.left_cap)
-    if per_activity > 0:
-        keep |= best_within(fi.head, fi.weight, per_activity * fi.right_cap)
-    return keep
+    return _best_per_node(fi, slice(None), fi.weight, per_volunteer, per_activity)
 
 
 def most_violated(fi: FlowInput, violated: I64, u: I64, y: I64, per_activity: int, per_volunteer: int) -> I64:
@@ -69,12 +75,7 @@ def most_violated(fi: FlowInput, violated: I64, u: I64, y: I64, per_activity: in
     if per_activity <= 0 and per_volunteer <= 0:
         return violated
     gain = fi.weight[violated] - u[fi.tail[violated]] - y[fi.head[violated]]
-    admit = np.zeros(len(violated), dtype=bool)
-    if per_activity > 0:
-        admit |= best_within(fi.head[violated], gain, per_activity * fi.right_cap)
-    if per_volunteer > 0:
-        admit |= best_within(fi.tail[violated], gain, per_volunteer * fi.left_cap)
-    return violated[admit]
+    return violated[_best_per_node(fi, violated, gain, per_volunteer, per_activity)]
 
 
 def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
