@@ -1,7 +1,9 @@
 """Candidate edges: every eligible (volunteer, activity) pair, as sorted COO arrays.
 
-The six eligibility rules (README, "Eligibility") are applied as vectorised filters over the
-seed pairs of :mod:`matcher.seeds`, in groups of bounded size, on both cores.
+The six eligibility rules (README, "Eligibility") are applied to the seed pairs of
+:mod:`matcher.seeds` in groups of bounded size, on both cores: by the compiled
+:func:`matcher.pairkernel.check_pairs` when generating, and by the vectorised rule functions here
+when explaining a pair rule by rule (:mod:`matcher.diagnose`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.geo import haversine_km
+from matcher.pairkernel import check_pairs, vol_act_order, vol_order
 from matcher.problem import Problem
 from matcher.seeds import seed_online, seed_spatial, seed_strict
 
@@ -268,21 +271,19 @@ def _no_seeds() -> tuple[I64, I64]:
     return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
 
 
-def _eligible(
-    p: Problem, seeds: Callable[[], tuple[I64, I64]], skills: SkillTable, times: TimeIndex
-) -> tuple[I64, I64, I64, F64]:
-    """Apply the skill, membership, role, time and travel rules to one group of seed pairs (cheapest first)."""
+def _eligible(p: Problem, seeds: Callable[[], tuple[I64, I64]]) -> tuple[I32, I32, I64, I32, I64]:
+    """The pairs of one seed group that pass all six rules, with surplus, rank and distance (m)."""
     vol, act = seeds()
-    skills_ok, surplus = skill_check(p, vol, act, skills)
-    keep = np.flatnonzero(skills_ok & membership_check(p, vol, act))
-    vol, act, surplus = vol[keep], act[keep], surplus[keep]
-    keep = np.flatnonzero(role_check(p, vol, act, skills))
-    vol, act, surplus = vol[keep], act[keep], surplus[keep]
-    keep = np.flatnonzero(time_check(p, vol, act, times))
-    vol, act, surplus = vol[keep], act[keep], surplus[keep]
+    by_vol = vol_order(vol, p.n_volunteers)
+    vol, act = vol[by_vol], act[by_vol]
+    keep, surplus, rank = check_pairs(p, vol, act)
+    kept = np.flatnonzero(keep)
+    vol, act, surplus, rank = vol[kept], act[kept], surplus[kept], rank[kept]
     travel_ok, dist_km = travel_check(p, vol, act)
-    keep = np.flatnonzero(travel_ok)
-    return vol[keep], act[keep], surplus[keep], dist_km[keep]
+    kept = np.flatnonzero(travel_ok)
+    # Narrow here, on both cores: the merged arrays are tens of millions long.
+    distance_m = np.rint(dist_km[kept] * 1000.0).astype(np.int64)
+    return vol[kept].astype(np.int32), act[kept].astype(np.int32), surplus[kept], rank[kept], distance_m
 
 
 def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int | None = None) -> Edges:
@@ -300,24 +301,20 @@ def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int 
         groups = [lambda: seed_strict(p)]
     else:
         groups = [*seed_spatial(p, chunk_pairs), *seed_online(p, chunk_pairs)] or [_no_seeds]
-    skills, times = SkillTable.build(p), TimeIndex.build(p)
     workers = workers if workers is not None else min(os.cpu_count() or 1, 2)
     if workers > 1 and len(groups) > 1:
         with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(lambda g: _eligible(p, g, skills, times), groups))
+            parts = list(pool.map(lambda g: _eligible(p, g), groups))
     else:
-        parts = [_eligible(p, g, skills, times) for g in groups]
-    vol = np.concatenate([part[0] for part in parts])
-    act = np.concatenate([part[1] for part in parts])
-    surplus = np.concatenate([part[2] for part in parts])
-    dist_km = np.concatenate([part[3] for part in parts])
-    order = np.lexsort((act, vol))
-    vol, act = vol[order], act[order]
+        parts = [_eligible(p, g) for g in groups]
+    vol, act, surplus, rank, distance_m = (np.concatenate([part[k] for part in parts]) for k in range(5))
+    order = vol_act_order(vol, act, p.n_volunteers, p.n_activities)
+    act = act[order]
     return Edges(
-        vol=vol.astype(np.int32),
-        act=act.astype(np.int32),
-        distance_m=np.rint(dist_km[order] * 1000.0).astype(np.int64),
+        vol=vol[order],
+        act=act,
+        distance_m=distance_m[order],
         in_person=p.act_has_location[act],
-        rank=preference_ranks(p, vol, act),
+        rank=rank[order],
         surplus=surplus[order],
     )

@@ -20,13 +20,10 @@ from tests.strategies import dense_overlap_problems, problems
 
 
 @settings(max_examples=300)
-@given(problems(), st.booleans())
-def test_candidate_edges_equal_naive_reference(doc: dict[str, Any], skill_table: bool) -> None:
+@given(problems())
+def test_candidate_edges_equal_naive_reference(doc: dict[str, Any]) -> None:
     p = compile_doc(doc)
-    # Both skill lookups: the level table, and the binary search used when a table is too big.
-    cells = matcher.candidates.SKILL_TABLE_CELLS if skill_table else 0
-    with mock.patch.object(matcher.candidates, "SKILL_TABLE_CELLS", cells):
-        edges, costs, _ = matcher.prepare(p)
+    edges, costs, _ = matcher.prepare(p)
     got = {
         (p.volunteer_ids[v], p.activity_ids[a]): costs.breakdown(e)
         for e, (v, a) in enumerate(zip(edges.vol.tolist(), edges.act.tolist(), strict=True))

@@ -1,0 +1,82 @@
+"""The compiled pair rules against the vectorised rule functions the explanations use."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import matcher.candidates as cand
+from matcher.pairkernel import check_pairs, vol_act_order
+from tests.helpers import compile_doc
+from tests.strategies import problems, rule_problems
+
+
+def _all_pairs(n_v: int, n_a: int) -> tuple[np.ndarray, np.ndarray]:
+    vol, act = np.divmod(np.arange(n_v * n_a, dtype=np.int64), max(n_a, 1))
+    return vol, act
+
+
+@settings(max_examples=300)
+@given(st.one_of(problems(), rule_problems()), st.booleans())
+def test_check_pairs_equals_the_rule_functions(doc: dict[str, Any], skill_table: bool) -> None:
+    p = compile_doc(doc)
+    vol, act = _all_pairs(p.n_volunteers, p.n_activities)
+    # Both lookups of the rule functions: the level table, and the binary search used beyond it.
+    with mock.patch.object(cand, "SKILL_TABLE_CELLS", cand.SKILL_TABLE_CELLS if skill_table else 0):
+        skills_ok, surplus = cand.skill_check(p, vol, act)
+        expected = (
+            skills_ok & cand.time_check(p, vol, act) & cand.membership_check(p, vol, act) & cand.role_check(p, vol, act)
+        )
+    keep, got_surplus, rank = check_pairs(p, vol, act)
+    assert keep.tolist() == expected.tolist()
+    assert got_surplus.tolist() == np.where(expected, surplus, 0).tolist()
+    assert rank.tolist() == np.where(expected, cand.preference_ranks(p, vol, act), -1).tolist()
+
+
+def test_check_pairs_on_a_hand_checked_menu() -> None:
+    def at(hour: int) -> str:
+        return f"2026-03-01T{hour:02d}:00:00+08:00"
+
+    doc = {
+        "volunteers": [
+            {"id": "a", "skills": {"急救": 3}, "availability": [{"start": at(8), "end": at(12)}]},
+            {"id": "b", "skills": {"急救": 1}},
+            {"id": "c", "preferences": ["x"], "organizations": ["红十字会"]},
+        ],
+        "activities": [
+            {"id": "w", "start": at(9), "end": at(10), "capacity": 1, "members_only": ["红十字会"]},
+            {"id": "x", "start": at(9), "end": at(11), "capacity": 1},
+            {
+                "id": "y",
+                "start": at(9),
+                "end": at(10),
+                "capacity": 1,
+                "requirements": [{"skill": "急救", "min_level": 2}],
+            },
+            {"id": "z", "start": at(11), "end": at(13), "capacity": 1},
+        ],
+    }
+    p = compile_doc(doc)
+    vol, act = _all_pairs(3, 4)
+    keep, surplus, rank = check_pairs(p, vol, act)
+    # w admits members (c); y needs first aid 2 (a has 3: surplus 1; b has 1); z ends after a's
+    # window; c ranks x first.
+    assert keep.reshape(3, 4).tolist() == [
+        [False, True, True, False],
+        [False, True, False, True],
+        [True, True, False, True],
+    ]
+    assert surplus.reshape(3, 4).tolist() == [[0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    assert rank.reshape(3, 4).tolist() == [[-1, -1, -1, -1], [-1, -1, -1, -1], [-1, 0, -1, -1]]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), max_size=60))
+def test_vol_act_order_is_lexsort(pairs: list[tuple[int, int]]) -> None:
+    vol = np.array([v for v, _ in pairs], dtype=np.int64)
+    act = np.array([a for _, a in pairs], dtype=np.int64)
+    assert vol_act_order(vol, act, 7, 5).tolist() == np.lexsort((act, vol)).tolist()
