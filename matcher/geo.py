@@ -34,4 +34,9 @@ def unit_vectors(lat: F64, lon: F64) -> F64:
 
 def chord_for_km(km: float) -> float:
     """Chord length on the unit sphere spanned by a great-circle arc of ``km``."""
-    return float(2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0))
+    return float(chords_for_km(np.array([km]))[0])
+
+
+def chords_for_km(km: F64) -> F64:
+    """:func:`chord_for_km` of each of ``km``."""
+    return 2.0 * np.sin(np.minimum(km / EARTH_RADIUS_KM, np.pi) / 2.0)
