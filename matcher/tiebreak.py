@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.errors import SolverError
-from matcher.solvers.base import FlowInput, Mask
+from matcher.solvers.base import FlowInput, Mask, renumber
 
 __all__ = ["canonical_selection", "tie_keys"]
 
@@ -49,8 +49,8 @@ def tie_keys(volunteer_ids: Sequence[str], activity_ids: Sequence[str], vol: I64
     ...     ["x", "v1"], ["a2", "a1"], np.array([1, 1]), np.array([1, 0])).tolist()
     True
     """
-    vols, v_inv = np.unique(vol, return_inverse=True)
-    acts, a_inv = np.unique(act, return_inverse=True)
+    vols, v_inv = renumber(vol, len(volunteer_ids))
+    acts, a_inv = renumber(act, len(activity_ids))
     hv = _id_hashes(volunteer_ids, vols)[v_inv]
     ha = _id_hashes(activity_ids, acts)[a_inv]
     return (_mix((hv << np.uint64(32)) | ha) >> np.uint64(33)).astype(np.int64)
@@ -83,8 +83,8 @@ def canonical_selection(fi: FlowInput, u: I64, y: I64, keys: Callable[[I64], I64
             raise SolverError("dual prices leave a priced node unfilled: they are not optimal")
         return chosen
     # Network on the tight edges only; nodes are those tight edges touch, renumbered.
-    vols, t_tail = np.unique(fi.tail[tight], return_inverse=True)
-    acts, t_head = np.unique(fi.head[tight], return_inverse=True)
+    vols, t_tail = renumber(fi.tail[tight], len(fi.left_cap))
+    acts, t_head = renumber(fi.head[tight], len(fi.right_cap))
     # Every priced node must be filled; a priced node with no tight edge must already be full.
     untouched_l = np.ones(len(fi.left_cap), dtype=bool)
     untouched_l[vols] = False
