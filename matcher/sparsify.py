@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.certificate import flow_duals
-from matcher.solvers._kernels import best_within
+from matcher.solvers._kernels import best_within, violations
 from matcher.solvers.augment import applies, augment_with_duals, solve_augment
 from matcher.solvers.base import Backend, FlowInput, Mask
 
@@ -149,7 +149,7 @@ def solve_sparsified(
         u = np.zeros(len(fi.left_cap), dtype=np.int64)
         y = np.zeros(len(fi.right_cap), dtype=np.int64)
         u[vols], y[acts] = u_sub, y_sub
-        violated = np.flatnonzero(~keep & (fi.weight > u[fi.tail] + y[fi.head]))
+        violated = violations(fi.tail, fi.head, fi.weight, keep, u, y)
         if len(violated) == 0:
             chosen = np.zeros(len(fi.tail), dtype=bool)
             chosen[idx[sub_chosen]] = True

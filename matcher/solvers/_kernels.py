@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["UNREACHABLE", "best_within", "deferred_acceptance", "first_come", "label_correcting"]
+__all__ = ["UNREACHABLE", "best_within", "deferred_acceptance", "first_come", "label_correcting", "violations"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -207,3 +207,21 @@ def best_within(group: I64, value: I64, limit: I64) -> npt.NDArray[np.bool_]:  #
                 keep[i] = True
                 ties -= 1
     return keep
+
+
+@njit(cache=True, nogil=True)
+def violations(
+    tail: I64, head: I64, weight: I64, skip: npt.NDArray[np.bool_], u: I64, y: I64
+) -> I64:  # pragma: no cover - compiled
+    """The edges not in ``skip`` whose weight exceeds their endpoints' prices, in index order.
+
+    One pass with no temporaries: the numpy expression built four edge-length arrays per
+    sparsification round (0.4 s a round at 35M edges).
+    """
+    out = np.empty(len(tail), dtype=np.int64)
+    n = 0
+    for e in range(len(tail)):
+        if not skip[e] and weight[e] > u[tail[e]] + y[head[e]]:
+            out[n] = e
+            n += 1
+    return out[:n].copy()
