@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import matcher
 from matcher.certificate import check_duals, flow_duals
 from matcher.solvers import FlowInput
-from matcher.solvers._kernels import label_correcting
+from matcher.solvers._kernels import best_within, label_correcting
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
 from matcher.sparsify import best_edges, most_violated, solve_flow, solve_sparsified
@@ -150,3 +150,20 @@ def test_sparsified_solve_keeps_the_no_overlap_optimum(doc: dict[str, Any]) -> N
     sparse = matcher.solve(p, sparsify=True)
     assert objective(sparse) == milp_optimum(doc)
     assert_certified(sparse)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.tuples(st.integers(0, 4), st.integers(-3, 3)), max_size=80),
+    st.lists(st.integers(-1, 6), min_size=5, max_size=5),
+)
+def test_best_within_is_each_groups_top_by_value_then_index(items: list[tuple[int, int]], limit: list[int]) -> None:
+    group = np.array([g for g, _ in items], dtype=np.int64)
+    value = np.array([v for _, v in items], dtype=np.int64)
+    # Reference: sort by (group, value descending, index) and keep each group's first limit.
+    order = np.lexsort((np.arange(len(items)), -value, group))
+    expected = np.zeros(len(items), dtype=bool)
+    for pos, i in enumerate(order.tolist()):
+        first = int(np.searchsorted(group[order], group[i]))
+        expected[i] = pos - first < limit[group[i]]
+    assert best_within(group, value, np.array(limit, dtype=np.int64)).tolist() == expected.tolist()
