@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from matcher.columns import NO_SIGNUP, Columns, to_micros
 from matcher.errors import InputError, InputIssue
+from matcher.gcpause import gc_paused
 from matcher.models import MAX_PREFERENCE_GROUPS, Activity, Policy, Volunteer
 from matcher.problem import Problem, assemble, compile_problem
 from matcher.records import _issues_from, _list_adapter, coerce_policy, parse_document, read_bytes, read_json
@@ -275,6 +276,7 @@ def _judge_by_model(
         ]
 
 
+@gc_paused()
 def compile_records(
     volunteers: Sequence[Any], activities: Sequence[Any], policy: Policy, *, row_base: int | None = None
 ) -> Problem:
@@ -317,6 +319,7 @@ def compile_records(
 _DOCUMENT_FIELDS = frozenset({"volunteers", "activities", "policy"})
 
 
+@gc_paused()
 def parse_problem(data: bytes) -> Problem:
     """Parse, validate and compile a JSON problem document, without a model per record.
 

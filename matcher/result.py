@@ -19,6 +19,7 @@ from matcher import jsontext
 from matcher.candidates import Edges
 from matcher.certificate import Cliques
 from matcher.costs import COST_TERMS, CostTerms, load_cost
+from matcher.gcpause import gc_paused
 from matcher.problem import Problem
 
 if TYPE_CHECKING:
@@ -311,6 +312,7 @@ class MatchResult:
             )
         return sorted(rows, key=lambda r: (r["volunteer_id"], r["activity_ids"]))
 
+    @gc_paused()
     def to_json(self, *, include_timings: bool = False, waitlist: int = 0) -> str:
         """The document as deterministic, human-readable JSON (UTF-8 text, ids unescaped).
 
@@ -345,6 +347,7 @@ def compute_metrics(p: Problem, edges: Edges, chosen: Mask) -> dict[str, Any]:
     }
 
 
+@gc_paused()
 def build_result(
     p: Problem,
     edges: Edges,

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from matcher.errors import InputError, InputIssue
+from matcher.gcpause import gc_paused
 from matcher.models import Policy
 from matcher.problem import Problem
 
@@ -369,6 +370,7 @@ def read_table(path: str | Path, *, encoding: str = "utf-8") -> Columns:
     return read_csv(data, encoding=encoding, name=path.name)
 
 
+@gc_paused()
 def problem_from_tables(volunteers: Any, activities: Any, policy: Policy | Mapping[str, Any] | None = None) -> Problem:
     """Validate and compile a volunteers table and an activities table (see the module docs).
 

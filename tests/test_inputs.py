@@ -332,3 +332,30 @@ def test_encoding_errors_are_input_errors() -> None:
         matcher.tables.read_csv(b"id\n", encoding="klingon")
     with pytest.raises(InputError, match="record 1 has 2 cells"):
         matcher.tables.read_csv(b"id\nv1,v2\n")
+
+
+def test_reading_pauses_the_collector_and_restores_it_even_on_error() -> None:
+    import gc
+
+    from matcher.gcpause import gc_paused
+
+    seen: list[bool] = []
+
+    @gc_paused()
+    def inner() -> None:
+        seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    inner()
+    inner()  # the decorator makes a fresh context for each call
+    assert seen == [False, False]
+    assert gc.isenabled()
+    with pytest.raises(matcher.InputError):
+        matcher.parse_problem(b'{"volunteers": [{"id": 1}], "activities": []}')
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        inner()
+        assert not gc.isenabled()  # a caller's choice is left alone
+    finally:
+        gc.enable()
