@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from matcher.arrays import sorted_lookup
 from matcher.geo import haversine_km
 from matcher.pairkernel import check_pairs, vol_act_order, vol_order
 from matcher.problem import Problem
@@ -32,7 +33,6 @@ __all__ = [
     "role_check",
     "role_options",
     "skill_check",
-    "sorted_lookup",
     "time_check",
     "travel_check",
 ]
@@ -81,15 +81,6 @@ def positions_within(group: I64, order: I64) -> I64:
     rank = np.empty(len(group), dtype=np.int64)
     rank[order] = np.arange(len(group), dtype=np.int64) - first
     return rank
-
-
-def sorted_lookup(keys: I64, query: I64) -> tuple[I64, B]:
-    """Positions of ``query`` in sorted ``keys`` and whether each was found."""
-    pos = np.searchsorted(keys, query)
-    found = np.zeros(len(query), dtype=bool)
-    inside = pos < len(keys)
-    found[inside] = keys[pos[inside]] == query[inside]
-    return pos, found
 
 
 @dataclass(frozen=True, eq=False)

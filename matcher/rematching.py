@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ValidationError
 
-from matcher.candidates import Edges, candidate_edges, sorted_lookup
+from matcher.arrays import sorted_lookup
+from matcher.candidates import Edges, candidate_edges
 from matcher.costs import CostTerms, Objective, level_weights, load_bound, max_flow_bound, pair_costs
 from matcher.diagnose import RULES, diagnose
 from matcher.errors import InputError, InputIssue

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from matcher.arrays import sorted_lookup
 from matcher.geo import chord_for_km, chords_for_km, unit_vectors
 from matcher.problem import Problem
 
@@ -95,14 +96,9 @@ def _ball_bounds(targets: F64, centres: F64, radius: float) -> I64:
     base = cell(centres)
     bounds = np.zeros(len(centres), dtype=np.int64)
     for dx, dy, dz in itertools.product((-1, 0, 1), repeat=3):
-        pos, found = _lookup(keys, base + ((dx << 42) + (dy << 21) + dz))
+        pos, found = sorted_lookup(keys, base + ((dx << 42) + (dy << 21) + dz))
         bounds[found] += per_cell[pos[found]]
     return bounds
-
-
-def _lookup(keys: I64, query: I64) -> tuple[I64, npt.NDArray[np.bool_]]:
-    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-    return pos, keys[pos] == query
 
 
 def _groups(counts: I64, chunk_pairs: int) -> list[tuple[int, int]]:

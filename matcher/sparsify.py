@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from matcher.arrays import renumber
 from matcher.certificate import flow_duals
 from matcher.solvers._kernels import best_within, violations
 from matcher.solvers.augment import applies, augment_with_duals, solve_augment
@@ -84,14 +85,13 @@ def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
     Returns the sub-problem and the original numbers of its volunteers and activities. Leaving
     isolated nodes out matters: the solver's work grows with nodes, not only with edges.
     """
-    tail, head = fi.tail[idx], fi.head[idx]
-    vols = np.flatnonzero(np.bincount(tail, minlength=len(fi.left_cap)))
-    acts = np.flatnonzero(np.bincount(head, minlength=len(fi.right_cap)))
+    vols, tail = renumber(fi.tail[idx], len(fi.left_cap))
+    acts, head = renumber(fi.head[idx], len(fi.right_cap))
     sub = FlowInput(
         fi.left_cap[vols],
         fi.right_cap[acts],
-        np.searchsorted(vols, tail),
-        np.searchsorted(acts, head),
+        tail,
+        head,
         fi.weight[idx],
         None if fi.left_step is None else fi.left_step[vols],
     )

@@ -21,8 +21,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from matcher.arrays import renumber
 from matcher.errors import SolverError
-from matcher.solvers.base import FlowInput, Mask, renumber
+from matcher.solvers.base import FlowInput, Mask
 
 __all__ = ["canonical_selection", "tie_keys"]
 

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.candidates import Edges, sorted_lookup
+from matcher.arrays import sorted_lookup
+from matcher.candidates import Edges
 from matcher.certificate import Cliques, check_duals
 from matcher.costs import CostTerms, Objective, load_cost
 from matcher.errors import InputError

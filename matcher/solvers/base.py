@@ -9,27 +9,13 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FLOAT_EXACT", "Backend", "FlowInput", "renumber"]
+__all__ = ["FLOAT_EXACT", "Backend", "FlowInput"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
 #: HiGHS computes in float64: integer objectives are exact while their absolute sum stays below this.
 FLOAT_EXACT = 2**53
-
-
-def renumber(index: I64, n: int) -> tuple[I64, I64]:
-    """``np.unique(index, return_inverse=True)`` for indexes in ``[0, n)``, in linear time.
-
-    The sort inside ``np.unique`` took seconds on the millions of tight edges of a 300k pool.
-
-    >>> [a.tolist() for a in renumber(np.array([5, 2, 5]), 6)]
-    [[2, 5], [1, 0, 1]]
-    """
-    present = np.zeros(n, dtype=bool)
-    present[index] = True
-    new = np.cumsum(present, dtype=np.int64) - 1
-    return np.flatnonzero(present), new[index]
 
 
 @dataclass(frozen=True, eq=False)
