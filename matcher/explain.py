@@ -132,18 +132,17 @@ def _improvement_gaps(result: MatchResult, v: int, edge_ids: I64) -> tuple[I64 |
     None for a re-match, whose objective also counts changed assignments: a cost figure would
     mislead there.
     """
-    from matcher.solvers._kernels import UNREACHABLE, label_correcting
+    from matcher.solvers._kernels import UNREACHABLE
 
     p, edges, cert = result.problem, result.edges, result.certificate
     if cert.kind != "lp_dual" or result.rematch is not None:
         return None, False
     weight = result.flow.weight[edge_ids]
     if cert.cliques is None and cert.overlap_rounds == 0:
-        # The residual network is stored reversed: distances from v in it are distances to v.
-        tails, heads, costs, n_nodes = result.residual
-        to_v = label_correcting(tails, heads, costs, n_nodes, source=v)
-        if to_v is not None:
-            back = to_v[p.n_volunteers + edges.act[edge_ids].astype(np.int64)]
+        # The residual network is searched reversed: distances from v in it are distances to v.
+        search = result.shortest_paths
+        if search is not None:
+            back = search.distances(v, p.n_volunteers + edges.act[edge_ids].astype(np.int64))
             gaps = np.where(back >= UNREACHABLE, -1, back - weight)
             return gaps.astype(np.int64), bool(p.vol_max_activities.max(initial=1) <= 1)
     covered = cert.volunteer_prices[v] + cert.activity_prices[edges.act[edge_ids]]

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from numba import njit
 
 from matcher.problem import Problem
+from matcher.solvers._kernels import counting_order
 
 __all__ = ["check_pairs", "vol_act_order", "vol_order"]
 
@@ -172,22 +173,6 @@ def check_pairs(p: Problem, vol: I64, act: I64) -> tuple[B, I64, I32]:
     )
 
 
-@njit(cache=True, nogil=True)
-def _counting_order(key: I64 | I32, n_keys: int, order: I64) -> I64:  # pragma: no cover - compiled
-    # Stable: items with equal keys keep their order in ``order``.
-    start = np.zeros(n_keys + 1, dtype=np.int64)
-    for i in range(len(order)):
-        start[key[order[i]] + 1] += 1
-    for k in range(n_keys):
-        start[k + 1] += start[k]
-    out = np.empty(len(order), dtype=np.int64)
-    for i in range(len(order)):
-        k = key[order[i]]
-        out[start[k]] = order[i]
-        start[k] += 1
-    return out
-
-
 def vol_order(vol: I64, n_volunteers: int) -> I64:
     """The stable permutation that sorts pairs by volunteer.
 
@@ -195,7 +180,7 @@ def vol_order(vol: I64, n_volunteers: int) -> I64:
     volunteer's skills, windows and preferences are read from memory once, not once per pair.
     """
     vol = np.ascontiguousarray(vol, dtype=np.int64)
-    return _counting_order(vol, n_volunteers, np.arange(len(vol), dtype=np.int64))
+    return counting_order(vol, n_volunteers, np.arange(len(vol), dtype=np.int64))
 
 
 def vol_act_order(vol: I64 | I32, act: I64 | I32, n_volunteers: int, n_activities: int) -> I64:
@@ -206,5 +191,5 @@ def vol_act_order(vol: I64 | I32, act: I64 | I32, n_volunteers: int, n_activitie
     >>> vol_act_order(np.array([1, 0, 1]), np.array([0, 2, 1]), 2, 3).tolist()
     [1, 0, 2]
     """
-    by_act = _counting_order(act, n_activities, np.arange(len(act), dtype=np.int64))
-    return _counting_order(vol, n_volunteers, by_act)
+    by_act = counting_order(act, n_activities, np.arange(len(act), dtype=np.int64))
+    return counting_order(vol, n_volunteers, by_act)

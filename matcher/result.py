@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from matcher.recommend import Recommendation, RecommendIndex
     from matcher.rematching import RematchSummary
     from matcher.report import FairnessReport, ServiceHours
+    from matcher.solvers._kernels import ShortestPaths
     from matcher.solvers.base import FlowInput
     from matcher.staffing import RulesReport
 
@@ -240,12 +241,16 @@ class MatchResult:
         return fi if self.weight is None else replace(fi, weight=self.weight)
 
     @cached_property
-    def residual(self) -> tuple[I64, I64, I64, int]:
-        """The residual network of the chosen flow, reversed (arcs point backwards), built on first use."""
+    def shortest_paths(self) -> ShortestPaths | None:
+        """Distances in the residual network of the chosen flow, reversed (arcs point backwards).
+
+        Built on first use; None if that network has a negative cycle (the flow is not optimal).
+        """
         from matcher.certificate import residual_arcs
+        from matcher.solvers._kernels import ShortestPaths
 
         tails, heads, costs, n_nodes = residual_arcs(self.flow, self.chosen)
-        return heads, tails, costs, n_nodes
+        return ShortestPaths.build(heads, tails, costs, n_nodes)
 
     @cached_property
     def recommend_index(self) -> RecommendIndex:

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matcher
-from matcher.certificate import check_duals, flow_duals
+from matcher.certificate import check_duals, flow_duals, residual_arcs
 from matcher.solvers import FlowInput
-from matcher.solvers._kernels import best_within, label_correcting
+from matcher.solvers._kernels import ShortestPaths, best_within, label_correcting
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
 from matcher.sparsify import best_edges, most_violated, solve_flow, solve_sparsified
@@ -87,6 +87,19 @@ def test_label_correcting_distances_and_negative_cycle() -> None:
     assert dist.tolist() == [0, 0, 0, -6]
     assert label_correcting(np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([1, 1, -3]), 3) is None
     assert label_correcting(np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([1, 1, -2]), 3) is not None
+
+
+@settings(max_examples=300)
+@given(flow_inputs(), st.data())
+def test_shortest_paths_equal_label_correcting_on_residual_networks(fi: FlowInput, data: st.DataObject) -> None:
+    tails, heads, costs, n_nodes = residual_arcs(fi, solve_ortools(fi))
+    search = ShortestPaths.build(tails, heads, costs, n_nodes)
+    assert search is not None  # the residual network of an optimum has no negative cycle
+    source = data.draw(st.integers(0, n_nodes - 1))
+    targets = np.array(data.draw(st.lists(st.integers(0, n_nodes - 1), max_size=6)), dtype=np.int64)
+    expected = label_correcting(tails, heads, costs, n_nodes, source=source)
+    assert expected is not None
+    assert search.distances(source, targets).tolist() == expected[targets].tolist()
 
 
 def two_activities(weight: list[int]) -> FlowInput:

@@ -12,12 +12,81 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["UNREACHABLE", "best_within", "deferred_acceptance", "first_come", "label_correcting", "violations"]
+__all__ = [
+    "UNREACHABLE",
+    "ShortestPaths",
+    "arcs_by_tail",
+    "best_within",
+    "counting_order",
+    "deferred_acceptance",
+    "first_come",
+    "heap_pop",
+    "heap_push",
+    "label_correcting",
+    "violations",
+]
 
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 
 #: Distance reported for nodes a single-source search cannot reach.
 UNREACHABLE = np.iinfo(np.int64).max // 4
+
+
+@njit(cache=True, nogil=True)
+def heap_push(keys: I64, nodes: I64, size: int, key: int, node: int) -> int:  # pragma: no cover - compiled
+    """Push onto a binary min-heap of (key, node) held in ``keys[:size]``, ``nodes[:size]``; returns the new size.
+
+    Ties go to the lower node, so that searches are deterministic. Entries are never updated in
+    place: a search pushes a node again when its key drops and skips stale entries when popped.
+    """
+    i = size
+    keys[i] = key
+    nodes[i] = node
+    while i > 0:
+        parent = (i - 1) // 2
+        if keys[parent] < keys[i] or (keys[parent] == keys[i] and nodes[parent] <= nodes[i]):
+            break
+        keys[i], keys[parent] = keys[parent], keys[i]
+        nodes[i], nodes[parent] = nodes[parent], nodes[i]
+        i = parent
+    return size + 1
+
+
+@njit(cache=True, nogil=True)
+def heap_pop(keys: I64, nodes: I64, size: int) -> int:  # pragma: no cover - compiled
+    """Remove the root of the heap (read it from ``keys[0]``, ``nodes[0]`` first); returns the new size."""
+    size -= 1
+    keys[0] = keys[size]
+    nodes[0] = nodes[size]
+    i = 0
+    while True:
+        left, right, low = 2 * i + 1, 2 * i + 2, i
+        if left < size and (keys[left] < keys[low] or (keys[left] == keys[low] and nodes[left] < nodes[low])):
+            low = left
+        if right < size and (keys[right] < keys[low] or (keys[right] == keys[low] and nodes[right] < nodes[low])):
+            low = right
+        if low == i:
+            return size
+        keys[i], keys[low] = keys[low], keys[i]
+        nodes[i], nodes[low] = nodes[low], nodes[i]
+        i = low
+
+
+@njit(cache=True, nogil=True)
+def counting_order(key: I64 | I32, n_keys: int, order: I64) -> I64:  # pragma: no cover - compiled
+    """``order`` stably re-sorted by ``key[order]`` (keys in ``[0, n_keys)``), in linear time."""
+    start = np.zeros(n_keys + 1, dtype=np.int64)
+    for i in range(len(order)):
+        start[key[order[i]] + 1] += 1
+    for k in range(n_keys):
+        start[k + 1] += start[k]
+    out = np.empty(len(order), dtype=np.int64)
+    for i in range(len(order)):
+        k = key[order[i]]
+        out[start[k]] = order[i]
+        start[k] += 1
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -76,17 +145,95 @@ def label_correcting(tails: I64, heads: I64, costs: I64, n_nodes: int, source: i
     >>> label_correcting(np.array([0, 1]), np.array([1, 2]), np.array([-2, -3]), 3, source=1)[1:].tolist()
     [0, -3]
     """
-    order = np.argsort(tails, kind="stable")
-    ptr = np.searchsorted(tails[order], np.arange(n_nodes + 1, dtype=np.int64)).astype(np.int64)
-    dist, ok = _label_correcting(
-        ptr,
-        np.ascontiguousarray(heads[order], dtype=np.int64),
-        np.ascontiguousarray(costs[order], dtype=np.int64),
-        n_nodes,
-        -1 if source is None else int(source),
-        UNREACHABLE,
-    )
+    ptr, head, cost = arcs_by_tail(tails, heads, costs, n_nodes)
+    dist, ok = _label_correcting(ptr, head, cost, n_nodes, -1 if source is None else int(source), UNREACHABLE)
     return np.asarray(dist, dtype=np.int64) if ok else None
+
+
+def arcs_by_tail(tails: I64, heads: I64, costs: I64, n_nodes: int) -> tuple[I64, I64, I64]:
+    """Arcs in CSR form by tail: ``(ptr, head, cost)``, arcs of equal tail in their given order.
+
+    >>> [a.tolist() for a in arcs_by_tail(np.array([1, 0, 1]), np.array([2, 1, 0]), np.array([5, 6, 7]), 3)]
+    [[0, 1, 3, 3], [1, 2, 0], [6, 5, 7]]
+    """
+    tails = np.ascontiguousarray(tails, dtype=np.int64)
+    order = counting_order(tails, n_nodes, np.arange(len(tails), dtype=np.int64))
+    ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tails, minlength=n_nodes), out=ptr[1:])
+    return ptr, np.ascontiguousarray(heads[order], dtype=np.int64), np.ascontiguousarray(costs[order], dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _dijkstra(
+    ptr: I64, head: I64, cost: I64, potential: I64, source: int, targets: I64, unreachable: int
+) -> I64:  # pragma: no cover - compiled
+    n = len(ptr) - 1
+    dist = np.full(n, unreachable, dtype=np.int64)
+    settled = np.zeros(n, dtype=np.bool_)
+    wanted = np.zeros(n, dtype=np.bool_)
+    remaining = 0
+    for t in targets:
+        if not wanted[t]:
+            wanted[t] = True
+            remaining += 1
+    keys = np.empty(1024, dtype=np.int64)
+    nodes = np.empty(1024, dtype=np.int64)
+    dist[source] = 0
+    size = heap_push(keys, nodes, 0, 0, source)
+    while size > 0 and remaining > 0:
+        d, x = keys[0], nodes[0]
+        size = heap_pop(keys, nodes, size)
+        if settled[x] or d != dist[x]:
+            continue
+        settled[x] = True
+        if wanted[x]:
+            remaining -= 1
+        for k in range(ptr[x], ptr[x + 1]):
+            y = head[k]
+            # Reduced by a feasible potential, every arc is non-negative: Dijkstra is exact.
+            nd = d + cost[k] + potential[x] - potential[y]
+            if nd < dist[y]:
+                dist[y] = nd
+                if size == len(keys):
+                    keys = np.concatenate((keys, np.empty_like(keys)))
+                    nodes = np.concatenate((nodes, np.empty_like(nodes)))
+                size = heap_push(keys, nodes, size, nd, y)
+    out = np.full(len(targets), unreachable, dtype=np.int64)
+    for i in range(len(targets)):
+        t = targets[i]
+        if settled[t]:
+            out[i] = dist[t] - potential[source] + potential[t]
+    return out
+
+
+class ShortestPaths:
+    """Repeated single-source shortest distances on one network with negative arcs.
+
+    Built once: the arcs in CSR form and a feasible potential (distances from a virtual root, by
+    label correcting). Each query is then Dijkstra on reduced costs that stops when its targets
+    are settled, so one query touches the neighbourhood of its source, not the whole network
+    (a label-correcting pass per query took 8 s on 35M arcs).
+    """
+
+    def __init__(self, ptr: I64, head: I64, cost: I64, potential: I64) -> None:
+        self._ptr, self._head, self._cost, self._potential = ptr, head, cost, potential
+
+    @classmethod
+    def build(cls, tails: I64, heads: I64, costs: I64, n_nodes: int) -> ShortestPaths | None:
+        """The search structure, or None if the network has a negative cycle."""
+        ptr, head, cost = arcs_by_tail(tails, heads, costs, n_nodes)
+        potential, ok = _label_correcting(ptr, head, cost, n_nodes, -1, UNREACHABLE)
+        return cls(ptr, head, cost, np.asarray(potential, dtype=np.int64)) if ok else None
+
+    def distances(self, source: int, targets: I64) -> I64:
+        """Shortest distances from ``source`` to each of ``targets`` (:data:`UNREACHABLE` if none).
+
+        >>> sp = ShortestPaths.build(np.array([0, 1, 0]), np.array([1, 2, 2]), np.array([-2, -3, 1]), 3)
+        >>> sp.distances(0, np.array([2, 1])).tolist(), sp.distances(2, np.array([0])).tolist() == [UNREACHABLE]
+        ([-5, -2], True)
+        """
+        targets = np.ascontiguousarray(targets, dtype=np.int64)
+        return _dijkstra(self._ptr, self._head, self._cost, self._potential, int(source), targets, UNREACHABLE)
 
 
 @njit(cache=True)

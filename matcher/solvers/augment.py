@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from matcher.solvers._kernels import heap_pop, heap_push
 from matcher.solvers.base import FlowInput, Mask
 from matcher.solvers.ortools_backend import solve_ortools
 
@@ -36,40 +37,6 @@ _DUMMY = -2
 def applies(fi: FlowInput) -> bool:
     """Whether the solver handles ``fi``: every volunteer takes at most one activity, no load steps."""
     return fi.left_step is None and bool(np.all(fi.left_cap <= 1))
-
-
-@njit(cache=True, nogil=True)
-def _heap_push(keys: I64, nodes: I64, size: int, key: int, node: int) -> int:  # pragma: no cover - compiled
-    i = size
-    keys[i] = key
-    nodes[i] = node
-    while i > 0:
-        parent = (i - 1) // 2
-        if keys[parent] < keys[i] or (keys[parent] == keys[i] and nodes[parent] <= nodes[i]):
-            break
-        keys[i], keys[parent] = keys[parent], keys[i]
-        nodes[i], nodes[parent] = nodes[parent], nodes[i]
-        i = parent
-    return size + 1
-
-
-@njit(cache=True, nogil=True)
-def _heap_pop(keys: I64, nodes: I64, size: int) -> int:  # pragma: no cover - compiled
-    size -= 1
-    keys[0] = keys[size]
-    nodes[0] = nodes[size]
-    i = 0
-    while True:
-        left, right, low = 2 * i + 1, 2 * i + 2, i
-        if left < size and (keys[left] < keys[low] or (keys[left] == keys[low] and nodes[left] < nodes[low])):
-            low = left
-        if right < size and (keys[right] < keys[low] or (keys[right] == keys[low] and nodes[right] < nodes[low])):
-            low = right
-        if low == i:
-            return size
-        keys[i], keys[low] = keys[low], keys[i]
-        nodes[i], nodes[low] = nodes[low], nodes[i]
-        i = low
 
 
 @njit(cache=True, nogil=True)
@@ -104,7 +71,7 @@ def _scan(
                 n_touched += 1
             dist[j] = nd
             pred[j] = r
-            size = _heap_push(keys, nodes, size, nd, j)
+            size = heap_push(keys, nodes, size, nd, j)
     return size, n_touched
 
 
@@ -155,11 +122,11 @@ def _augment(
             while size > 0:
                 top = nodes[0]
                 if settled[top] or keys[0] != dist[top]:
-                    size = _heap_pop(keys, nodes, size)
+                    size = heap_pop(keys, nodes, size)
                     continue
                 if keys[0] < dummy_d:
                     j = top
-                    size = _heap_pop(keys, nodes, size)
+                    size = heap_pop(keys, nodes, size)
                 break
             if j < 0:
                 break
