@@ -126,9 +126,9 @@ class SkillTable:
 SKILL_TABLE_CELLS = 256 * 2**20
 
 
-def skill_check(p: Problem, vol: I64, act: I64, table: SkillTable | None = None) -> tuple[B, I64]:
+def skill_check(p: Problem, vol: I64, act: I64) -> tuple[B, I64]:
     """Rule 1 on pairs: return (every requirement met, summed surplus levels)."""
-    table = table if table is not None else SkillTable.build(p)
+    table = SkillTable.build(p)
     n_req = np.diff(p.req_ptr)[act]
     ok = np.ones(len(vol), dtype=bool)
     surplus = np.zeros(len(vol), dtype=np.int64)
@@ -143,7 +143,7 @@ def skill_check(p: Problem, vol: I64, act: I64, table: SkillTable | None = None)
     return ok, surplus
 
 
-def role_options(p: Problem, vol: I64, act: I64, table: SkillTable | None = None) -> tuple[I64, I64]:
+def role_options(p: Problem, vol: I64, act: I64) -> tuple[I64, I64]:
     """Each (pair, role) where the pair's volunteer meets the requirements of a role of its activity.
 
     Returns ``(pair index, global role index)``, sorted by pair and then role order. Only the
@@ -156,7 +156,7 @@ def role_options(p: Problem, vol: I64, act: I64, table: SkillTable | None = None
     role = rules.role_ptr[act[pair]] + np.arange(len(pair), dtype=np.int64) - first
     ok = np.ones(len(pair), dtype=bool)
     if len(rules.role_req_code):
-        table = table if table is not None else SkillTable.build(p)
+        table = SkillTable.build(p)
         n_req = np.diff(rules.role_req_ptr)[role]
         for j in range(int(n_req.max(initial=0))):
             rows = np.flatnonzero(n_req > j)
@@ -166,41 +166,29 @@ def role_options(p: Problem, vol: I64, act: I64, table: SkillTable | None = None
     return pair[ok], role[ok]
 
 
-def role_check(p: Problem, vol: I64, act: I64, table: SkillTable | None = None) -> B:
+def role_check(p: Problem, vol: I64, act: I64) -> B:
     """Rule 6 on pairs: at an activity with roles, the volunteer meets some role's requirements."""
     ok = ~p.rules.act_has_roles[act]
     todo = np.flatnonzero(~ok)
     if len(todo):
-        pair, _ = role_options(p, vol[todo], act[todo], table)
+        pair, _ = role_options(p, vol[todo], act[todo])
         ok[todo[pair]] = True
     return ok
 
 
-@dataclass(frozen=True, eq=False)
-class TimeIndex:
-    """Merged availability windows keyed by (volunteer, rank of start time), for one binary search per pair."""
-
-    times: I64
-    window_keys: I64
-
-    @classmethod
-    def build(cls, p: Problem) -> TimeIndex:
-        """The index for ``p``."""
-        times = np.unique(np.concatenate([p.avail_start, p.act_start]))
-        owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.avail_ptr))
-        return cls(times, owner * np.int64(len(times) + 1) + np.searchsorted(times, p.avail_start))
-
-
-def time_check(p: Problem, vol: I64, act: I64, index: TimeIndex | None = None) -> B:
+def time_check(p: Problem, vol: I64, act: I64) -> B:
     """Rule 2 on pairs: one merged availability window contains ``[start, end]`` of the activity."""
     ok = p.vol_always_available[vol].copy()
     todo = np.flatnonzero(~ok)
     if len(todo) == 0 or len(p.avail_start) == 0:
         return ok
-    index = index if index is not None else TimeIndex.build(p)
+    # Windows keyed by (volunteer, rank of start time): one binary search per pair.
+    times = np.unique(np.concatenate([p.avail_start, p.act_start]))
+    owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.avail_ptr))
+    window_keys = owner * np.int64(len(times) + 1) + np.searchsorted(times, p.avail_start)
     v, a = vol[todo], act[todo]
-    query = v * np.int64(len(index.times) + 1) + np.searchsorted(index.times, p.act_start[a])
-    idx = np.searchsorted(index.window_keys, query, side="right") - 1
+    query = v * np.int64(len(times) + 1) + np.searchsorted(times, p.act_start[a])
+    idx = np.searchsorted(window_keys, query, side="right") - 1
     mine = (idx >= p.avail_ptr[v]) & (idx >= 0)
     safe = np.maximum(idx, 0)
     ok[todo] = mine & (p.avail_end[safe] >= p.act_end[a])
