@@ -29,6 +29,7 @@ from matcher.gcpause import gc_paused
 from matcher.models import MAX_PREFERENCE_GROUPS, Activity, Policy, Volunteer
 from matcher.problem import Problem, assemble, compile_problem
 from matcher.records import _issues_from, _list_adapter, coerce_policy, parse_document, read_bytes, read_json
+from matcher.typed_json import decode_document, volunteer_columns
 
 __all__ = ["compile_records", "load_problem", "parse_problem"]
 
@@ -276,6 +277,33 @@ def _judge_by_model(
         ]
 
 
+_KINDS: dict[str, tuple[Any, type[BaseModel], str]] = {
+    "volunteer": (_add_volunteer, Volunteer, "volunteers"),
+    "activity": (_add_activity, Activity, "activities"),
+}
+
+
+def _fill(columns: Columns, times: _Times, kind: str, records: Sequence[Any], row_base: int | None) -> list[InputIssue]:
+    """Append every valid record of one kind to ``columns``; the issues of the others."""
+    add, model, top = _KINDS[kind]
+    issues: list[InputIssue] = []
+    for position, raw in enumerate(records):
+        try:
+            if add(columns, raw, times):
+                continue
+        except _NotPlainError:
+            pass
+        validated, found = _judge_by_model(model, top, position, raw, row_base)
+        issues += found
+        if isinstance(validated, Volunteer):
+            columns.add_volunteer(validated)
+        elif isinstance(validated, Activity):
+            columns.add_activity(validated)
+        elif not found:  # pragma: no cover - a model returned neither a record nor an error
+            issues.append(InputIssue(kind, f"#{position}", "", "could not be validated", "invalid"))
+    return issues
+
+
 @gc_paused()
 def compile_records(
     volunteers: Sequence[Any], activities: Sequence[Any], policy: Policy, *, row_base: int | None = None
@@ -292,25 +320,8 @@ def compile_records(
     (('v1',), ('急救',))
     """
     columns, times = Columns(), _Times()
-    issues: list[InputIssue] = []
-    for kind, records, add, model, top in (
-        ("volunteer", volunteers, _add_volunteer, Volunteer, "volunteers"),
-        ("activity", activities, _add_activity, Activity, "activities"),
-    ):
-        for position, raw in enumerate(records):
-            try:
-                if add(columns, raw, times):
-                    continue
-            except _NotPlainError:
-                pass
-            validated, found = _judge_by_model(model, top, position, raw, row_base)
-            issues += found
-            if isinstance(validated, Volunteer):
-                columns.add_volunteer(validated)
-            elif isinstance(validated, Activity):
-                columns.add_activity(validated)
-            elif not found:  # pragma: no cover - a model returned neither a record nor an error
-                issues.append(InputIssue(kind, f"#{position}", "", "could not be validated", "invalid"))
+    issues = _fill(columns, times, "volunteer", volunteers, row_base)
+    issues += _fill(columns, times, "activity", activities, row_base)
     if issues:
         raise InputError(issues)
     return assemble(columns, policy)
@@ -329,6 +340,14 @@ def parse_problem(data: bytes) -> Problem:
     >>> parse_problem(b'{"volunteers": [{"id": "v1"}], "activities": []}').volunteer_ids
     ('v1',)
     """
+    typed = decode_document(data)
+    if typed is not None:
+        columns, times = Columns(), _Times()
+        if volunteer_columns(columns, typed.volunteers, times.micros):
+            issues = _fill(columns, times, "activity", typed.activities, None)
+            if issues:
+                raise InputError(issues)
+            return assemble(columns, coerce_policy(typed.policy))
     raw = read_json(data)
     plain = (
         type(raw) is dict
