@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -158,6 +159,8 @@ class Problem:
 
 
 def _duplicate_issues(ids: Sequence[str], record: str) -> list[InputIssue]:
+    if len(set(ids)) == len(ids):
+        return []
     counts = Counter(ids)
     return [
         InputIssue(record, rid, "id", f"duplicate id (appears {n} times)", "duplicate_id")
@@ -192,6 +195,11 @@ def _merge_windows(owner: I64, start: I64, end: I64, n_owners: int) -> tuple[I64
     return ptr, block_start, block_end
 
 
+def _codes(code: dict[str, int], names: list[str]) -> I64:
+    """The code of each name (every name is in ``code``)."""
+    return np.fromiter(map(code.__getitem__, names), dtype=np.int64, count=len(names))
+
+
 def _canonical_order(ids: list[str]) -> I64:
     return np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
 
@@ -218,11 +226,11 @@ def assemble(c: Columns, policy: Policy) -> Problem:
     vol_rank[vol_order] = np.arange(n_v, dtype=np.int64)
     act_rank = np.empty(n_a, dtype=np.int64)
     act_rank[act_order] = np.arange(n_a, dtype=np.int64)
-    volunteer_ids = tuple(c.vol_ids[i] for i in vol_order)
-    activity_ids = tuple(c.act_ids[j] for j in act_order)
+    volunteer_ids = tuple(map(c.vol_ids.__getitem__, vol_order.tolist()))
+    activity_ids = tuple(map(c.act_ids.__getitem__, act_order.tolist()))
 
-    act_index = {aid: int(act_rank[j]) for j, aid in enumerate(c.act_ids)}
-    pref_act = np.array([act_index.get(aid, -1) for aid in c.pref_act], dtype=np.int64)
+    act_index = dict(zip(c.act_ids, act_rank.tolist(), strict=True))
+    pref_act = np.fromiter(map(act_index.get, c.pref_act, repeat(-1)), dtype=np.int64, count=len(c.pref_act))
     if (pref_act < 0).any():
         for k in np.flatnonzero(pref_act < 0):
             owner = c.vol_ids[c.pref_owner[int(k)]]
@@ -235,8 +243,8 @@ def assemble(c: Columns, policy: Policy) -> Problem:
     act_end = np.asarray(c.act_end, dtype=np.int64)[act_order] if n_a else np.zeros(0, dtype=np.int64)
     skill_names = tuple(sorted(set(c.skill_name) | set(c.req_name) | set(c.role_req_name)))
     skill_code = {s: k for k, s in enumerate(skill_names)}
-    vol_skill_code = np.array([skill_code[s] for s in c.skill_name], dtype=np.int64)
-    req_code = np.array([skill_code[s] for s in c.req_name], dtype=np.int64)
+    vol_skill_code = _codes(skill_code, c.skill_name)
+    req_code = _codes(skill_code, c.req_name)
     hist_day = np.asarray(c.hist_day, dtype=np.int64)
     hist_attended = np.asarray(c.hist_attended, dtype=np.bool_)
     hist_rating = np.asarray(c.hist_rating, dtype=np.int64)
@@ -245,8 +253,8 @@ def assemble(c: Columns, policy: Policy) -> Problem:
     )
     membership_names = tuple(sorted(set(c.org_name) | set(c.member_name)))
     member_code = {o: k for k, o in enumerate(membership_names)}
-    vol_org_code = np.array([member_code[o] for o in c.org_name], dtype=np.int64)
-    act_member_code = np.array([member_code[o] for o in c.member_name], dtype=np.int64)
+    vol_org_code = _codes(member_code, c.org_name)
+    act_member_code = _codes(member_code, c.member_name)
     vol_org_ptr, vol_org_order = _owner_csr(c.org_owner, vol_rank, n_v, vol_org_code)
     act_member_ptr, act_member_order = _owner_csr(c.member_owner, act_rank, n_a, act_member_code)
     organization_names = tuple(sorted({o for o in c.act_organization if o is not None}))
@@ -268,7 +276,7 @@ def assemble(c: Columns, policy: Policy) -> Problem:
         vol_order,
         act_order,
         act_rank,
-        {vid: i for i, vid in enumerate(volunteer_ids)},
+        dict(zip(volunteer_ids, range(n_v), strict=True)),
         skill_code,
         act_start,
         act_end,
