@@ -371,35 +371,52 @@ def build_result(
     """
     role_name = p.rules.role_name
     idx = np.flatnonzero(chosen)
-    total = costs.total
-    terms = {name: costs.term(name) for name in COST_TERMS}
+    # Gathered once as Python lists: indexing numpy arrays element by element costs ~100 ns a
+    # field, ten fields an assignment.
+    names = COST_TERMS
+    term_rows = zip(*(costs.term(name)[idx].tolist() for name in names), strict=True)
+    roles_of = roles[idx].tolist() if roles is not None else [-1] * len(idx)
     assignments = tuple(
         Assignment(
-            volunteer_id=p.volunteer_ids[edges.vol[e]],
-            activity_id=p.activity_ids[edges.act[e]],
-            cost=int(total[e]),
-            cost_terms={name: int(arr[e]) for name, arr in terms.items()},
-            distance_km=_km(int(edges.distance_m[e])) if edges.in_person[e] else None,
-            preference_rank=int(edges.rank[e]) + 1 if edges.rank[e] >= 0 else None,
-            role=role_name[roles[e]] if roles is not None and roles[e] >= 0 else None,
+            volunteer_id=vid,
+            activity_id=aid,
+            cost=cost,
+            cost_terms=dict(zip(names, row, strict=True)),
+            distance_km=_km(metres) if in_person else None,
+            preference_rank=rank + 1 if rank >= 0 else None,
+            role=role_name[role] if role >= 0 else None,
         )
-        for e in idx.tolist()
+        for vid, aid, cost, row, metres, in_person, rank, role in zip(
+            map(p.volunteer_ids.__getitem__, edges.vol[idx].tolist()),
+            map(p.activity_ids.__getitem__, edges.act[idx].tolist()),
+            costs.total[idx].tolist(),
+            term_rows,
+            edges.distance_m[idx].tolist(),
+            edges.in_person[idx].tolist(),
+            edges.rank[idx].tolist(),
+            roles_of,
+            strict=True,
+        )
     )
     filled = np.bincount(edges.act[chosen], minlength=p.n_activities)
     act_degree = np.bincount(edges.act, minlength=p.n_activities)
+    open_acts = np.flatnonzero(filled < p.act_capacity)
     unfilled = tuple(
-        Unfilled(p.activity_ids[j], int(p.act_capacity[j]), int(filled[j]), int(act_degree[j]))
-        for j in np.flatnonzero(filled < p.act_capacity).tolist()
+        Unfilled(p.activity_ids[j], capacity, count, degree)
+        for j, capacity, count, degree in zip(
+            open_acts.tolist(),
+            p.act_capacity[open_acts].tolist(),
+            filled[open_acts].tolist(),
+            act_degree[open_acts].tolist(),
+            strict=True,
+        )
     )
     load = np.bincount(edges.vol[chosen], minlength=p.n_volunteers)
     vol_degree = np.bincount(edges.vol, minlength=p.n_volunteers)
+    idle = np.flatnonzero(load == 0)
     unassigned = tuple(
-        Unassigned(
-            p.volunteer_ids[i],
-            "no_eligible_activity" if vol_degree[i] == 0 else "places_taken",
-            int(vol_degree[i]),
-        )
-        for i in np.flatnonzero(load == 0).tolist()
+        Unassigned(p.volunteer_ids[i], "no_eligible_activity" if degree == 0 else "places_taken", degree)
+        for i, degree in zip(idle.tolist(), vol_degree[idle].tolist(), strict=True)
     )
     priority_filled = int(p.act_priority[edges.act[chosen]].sum())
     workload = load_cost(p, edges, chosen)
