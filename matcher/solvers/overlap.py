@@ -17,15 +17,18 @@ priority, then minimum cost at that priority), which is exact but slower.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from matcher.errors import SolverError
 from matcher.solvers.base import FLOAT_EXACT, FlowInput
+
+if TYPE_CHECKING:
+    from scipy.optimize import LinearConstraint
 
 __all__ = [
     "ComponentDuals",
@@ -173,6 +176,8 @@ def _with_cliques(
     comp: _Component, vol: I64, start: I64, end: I64, lazy: set[int]
 ) -> tuple[LinearConstraint, list[I64]]:
     """The component's rows plus clique rows for ``lazy``; also the cliques (local edge ids)."""
+    from scipy.optimize import LinearConstraint  # scipy.optimize takes 0.35 s to import: only when needed
+
     rows, cols, vals, n_rows = [comp.rows], [comp.cols], [comp.vals], comp.n_rows
     local = np.arange(len(comp.edges))
     e_vol, e_start, e_end = vol[comp.edges], start[comp.edges], end[comp.edges]
@@ -204,6 +209,8 @@ def _solve_round(
 
     Returns the selection and, when the LP settled it, the LP's row duals (a certificate).
     """
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
     n = len(weight)
     exact = int(np.abs(weight).sum()) < FLOAT_EXACT
     if exact:
