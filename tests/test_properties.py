@@ -125,7 +125,8 @@ class _NoLP:
 def test_every_exact_overlap_path_reaches_the_same_optimum(path: str, doc: dict[str, Any]) -> None:
     # Force the rarer paths on every instance: branch and bound without the LP shortcut, and the
     # two-level form used when combined weights are too large for float64.
-    patches = [mock.patch("matcher.solvers.overlap.linprog", return_value=_NoLP())]
+    # overlap.py imports scipy.optimize when it runs, so the patch goes on scipy.optimize itself.
+    patches = [mock.patch("scipy.optimize.linprog", return_value=_NoLP())]
     if path == "two_level":
         patches.append(mock.patch("matcher.solvers.overlap.FLOAT_EXACT", 0))
     with contextlib.ExitStack() as stack:
