@@ -138,7 +138,7 @@ def ours(fi: FlowInput) -> np.ndarray:
     flow = solve_flow(fi, BACKENDS[DEFAULT_BACKEND])
     chosen = canonical_selection(fi, flow.u, flow.y, lambda e: (e * 2654435761) % (2**31))
     if not flow.canonical_duals:
-        flow_duals(fi, chosen)  # the published certificate's prices, as solve() computes them
+        flow_duals(fi, chosen, within=flow.kept)  # the published certificate's prices, as solve() computes them
     return chosen
 
 

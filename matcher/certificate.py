@@ -149,13 +149,8 @@ def _shortest_distances(tails: I64, heads: I64, costs: I64, n_nodes: int) -> I64
 COMPILED_MIN_ARCS = 20_000
 
 
-def flow_duals(fi: FlowInput, chosen: Mask, *, compiled: bool | None = None) -> tuple[I64, I64]:
-    """Dual prices ``(u per volunteer, y per activity)`` proving ``chosen`` optimal.
-
-    ``compiled`` forces (True) or avoids (False) the numba kernel; by default it is used from
-    :data:`COMPILED_MIN_ARCS` residual arcs on. Raises :class:`~matcher.errors.SolverError` if
-    ``chosen`` is not an optimal selection.
-    """
+def _residual_distances(fi: FlowInput, chosen: Mask, compiled: bool | None) -> I64:
+    """Shortest distances from a virtual root in the residual network of ``chosen``."""
     tails, heads, costs, n_nodes = residual_arcs(fi, chosen)
     if compiled if compiled is not None else len(tails) >= COMPILED_MIN_ARCS:
         from matcher.solvers._kernels import label_correcting
@@ -166,7 +161,39 @@ def flow_duals(fi: FlowInput, chosen: Mask, *, compiled: bool | None = None) -> 
     if dist is None or not _are_potentials(dist, tails, heads, costs):
         # Bellman-Ford settles it either way: potentials, or proof of a negative cycle.
         dist = _shortest_distances(tails, heads, costs, n_nodes)
+    return dist
+
+
+def flow_duals(
+    fi: FlowInput, chosen: Mask, *, compiled: bool | None = None, within: Mask | None = None
+) -> tuple[I64, I64]:
+    """Dual prices ``(u per volunteer, y per activity)`` proving ``chosen`` optimal.
+
+    ``compiled`` forces (True) or avoids (False) the numba kernel; by default it is used from
+    :data:`COMPILED_MIN_ARCS` residual arcs on. ``within`` (e.g. the edges of a sparsified
+    solve's last round) is where the distances are first computed, with the chosen edges; every
+    other edge is then checked in one pass, and any that would shorten a path joins and the
+    distances are computed again. An edge that shortens no path changes no distance, so the
+    prices are exactly those of the whole network, from a residual network a fraction of its
+    size. Raises :class:`~matcher.errors.SolverError` if ``chosen`` is not an optimal selection.
+    """
+    from matcher.solvers._kernels import violations
+
     n_left, n_right = len(fi.left_cap), len(fi.right_cap)
+    if within is None:
+        dist = _residual_distances(fi, chosen, compiled)
+    else:
+        inside = within | chosen
+        while True:
+            idx = np.flatnonzero(inside)
+            sub = FlowInput(fi.left_cap, fi.right_cap, fi.tail[idx], fi.head[idx], fi.weight[idx], fi.left_step)
+            dist = _residual_distances(sub, chosen[idx], compiled)
+            # Each edge left out is unchosen: its residual arc runs volunteer -> activity at
+            # -weight, and shortens a path where weight > dist[volunteer] - dist[activity].
+            shorter = violations(fi.tail, fi.head, fi.weight, inside, dist[:n_left], -dist[n_left : n_left + n_right])
+            if len(shorter) == 0:
+                break
+            inside[shorter] = True
     d_source = dist[n_left + n_right]
     u = np.maximum(dist[:n_left] - d_source, 0)
     y = np.maximum(d_source - dist[n_left : n_left + n_right], 0)

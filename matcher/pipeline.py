@@ -151,8 +151,9 @@ def solve_edges(
     u, y = flow.u, flow.y
     if not flow.canonical_duals:
         with timer("duals"):
-            # Published prices must not depend on the backend: the residual shortest-path duals.
-            u, y = flow_duals(fi, flow_chosen)
+            # Published prices must not depend on the backend: the residual shortest-path duals
+            # (of the whole network, computed on the last round's edges and checked on the rest).
+            u, y = flow_duals(fi, flow_chosen, within=flow.kept)
     start, busy_end = p.act_start[edges.act], p.act_busy_end[edges.act]
     selection, rules = flow_chosen, None
     if p.rules.needs_program:

@@ -37,9 +37,10 @@ class FlowSolution:
     """An optimal selection with the duals that prove it (``u`` per volunteer, ``y`` per activity).
 
     ``rounds`` counts reduced solves (0 when the full graph was solved directly);
-    ``edges_solved`` is the size of the last graph solved. ``canonical_duals`` is False when the
-    duals are the augmenting-path potentials: optimal, but one of many, so a published
-    certificate takes the residual shortest-path duals instead (the same whichever backend).
+    ``edges_solved`` is the size of the last graph solved and ``kept`` its edges (None: all).
+    ``canonical_duals`` is False when the duals are the augmenting-path potentials: optimal, but
+    one of many, so a published certificate takes the residual shortest-path duals instead (the
+    same whichever backend).
     """
 
     chosen: Mask
@@ -48,6 +49,7 @@ class FlowSolution:
     rounds: int
     edges_solved: int
     canonical_duals: bool = True
+    kept: Mask | None = None
 
 
 def _best_per_node(fi: FlowInput, edges: I64 | slice, value: I64, per_volunteer: int, per_activity: int) -> Mask:
@@ -153,7 +155,7 @@ def solve_sparsified(
         if len(violated) == 0:
             chosen = np.zeros(len(fi.tail), dtype=bool)
             chosen[idx[sub_chosen]] = True
-            return FlowSolution(chosen, u, y, rounds, len(idx), canonical)
+            return FlowSolution(chosen, u, y, rounds, len(idx), canonical, keep)
         keep[most_violated(fi, violated, u, y, admit_per_activity, admit_per_volunteer)] = True
     chosen, u, y, canonical = _solve_round(fi, backend)
     return FlowSolution(chosen, u, y, 0, len(fi.tail), canonical)

@@ -68,6 +68,19 @@ def test_compiled_and_flow_duals_both_prove_the_optimum(fi: FlowInput) -> None:
         assert check_duals(fi, chosen, u, y).proves_optimal
 
 
+@settings(max_examples=300)
+@given(flow_inputs(), st.data())
+def test_duals_computed_within_a_subset_are_the_whole_networks(fi: FlowInput, data: st.DataObject) -> None:
+    # A subset that leaves out edges some shortest path needs must grow until it has them.
+    chosen = solve_ortools(fi)
+    within = np.array(data.draw(st.lists(st.booleans(), min_size=len(fi.tail), max_size=len(fi.tail))), dtype=bool)
+    whole = flow_duals(fi, chosen)
+    for compiled in (True, False):
+        part = flow_duals(fi, chosen, compiled=compiled, within=within)
+        assert part[0].tolist() == whole[0].tolist()
+        assert part[1].tolist() == whole[1].tolist()
+
+
 @settings(max_examples=200)
 @given(flow_inputs())
 def test_compiled_duals_reject_a_suboptimal_flow(fi: FlowInput) -> None:
