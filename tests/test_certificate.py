@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import matcher
-from matcher.certificate import check_duals, flow_duals
+from matcher.certificate import _exact_sum, check_duals, flow_duals
 from matcher.pipeline import flow_input
 from matcher.result import build_result
 from matcher.solvers import FlowInput
@@ -65,3 +66,18 @@ def test_negative_prices_are_not_a_certificate() -> None:
     check = check_duals(fi, np.array([True]), np.array([-5], dtype=np.int64), np.array([10], dtype=np.int64))
     assert not check.feasible_duals
     assert not check.proves_optimal
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=20).flatmap(
+        lambda xs: st.tuples(
+            st.just(xs), st.none() | st.lists(st.integers(0, 2**62), min_size=len(xs), max_size=len(xs))
+        )
+    )
+)
+def test_exact_sums_never_overflow(case: tuple[list[int], list[int] | None]) -> None:
+    values, factors = case
+    expected = sum(v * (1 if factors is None else f) for v, f in zip(values, factors or values, strict=True))
+    got = _exact_sum(np.array(values, dtype=np.int64), None if factors is None else np.array(factors, dtype=np.int64))
+    assert got == expected
