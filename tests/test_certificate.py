@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -14,8 +15,10 @@ from matcher.certificate import _exact_sum, check_duals, flow_duals
 from matcher.pipeline import flow_input
 from matcher.result import build_result
 from matcher.solvers import FlowInput
+from matcher.solvers.ortools_backend import solve_ortools
 from tests.helpers import solve_doc
 from tests.strategies import problems
+from tests.test_sparsify import flow_inputs
 
 
 @settings(max_examples=300)
@@ -81,3 +84,14 @@ def test_exact_sums_never_overflow(case: tuple[list[int], list[int] | None]) -> 
     expected = sum(v * (1 if factors is None else f) for v, f in zip(values, factors or values, strict=True))
     got = _exact_sum(np.array(values, dtype=np.int64), None if factors is None else np.array(factors, dtype=np.int64))
     assert got == expected
+
+
+@settings(max_examples=200)
+@given(flow_inputs(), st.integers(1, 7))
+def test_slacks_summed_in_blocks_give_the_same_dual(fi: FlowInput, block: int) -> None:
+    chosen = solve_ortools(fi)
+    u, y = flow_duals(fi, chosen)
+    whole = check_duals(fi, chosen, u, y)
+    with mock.patch("matcher.certificate._BLOCK", block):
+        assert check_duals(fi, chosen, u, y) == whole
+    assert whole.proves_optimal
