@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import matcher
 from matcher.certificate import flow_duals
 from matcher.solvers import FlowInput
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
-from matcher.tiebreak import canonical_selection, tie_keys
+from matcher.tiebreak import _classify, canonical_selection, tie_keys
 from tests.helpers import compile_doc
 from tests.strategies import problems
 from tests.test_sparsify import flow_inputs
@@ -96,3 +97,14 @@ def test_one_document_whichever_backend_and_sparsification(doc: dict[str, Any]) 
     reference = _document(matcher.solve(p, sparsify=False))
     for backend, sparsify in [("ortools", True), ("networkx", False), ("highs", True)]:
         assert _document(matcher.solve(p, backend=backend, sparsify=sparsify)) == reference
+
+
+@settings(max_examples=200)
+@given(flow_inputs(), st.integers(1, 7))
+def test_edges_classified_in_blocks_as_in_one_pass(fi: FlowInput, block: int) -> None:
+    chosen = solve_ortools(fi)
+    u, y = flow_duals(fi, chosen)
+    reduced = fi.weight - u[fi.tail] - y[fi.head]
+    forced, tight = _classify(fi, u, y, block)
+    assert forced.tolist() == (reduced > 0).tolist()
+    assert tight.tolist() == np.flatnonzero(reduced == 0).tolist()
