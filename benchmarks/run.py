@@ -105,8 +105,11 @@ def capped(backend: str, fi_path: Path, repeat: int, cap: float) -> tuple[float,
         return None
     except subprocess.CalledProcessError as exc:
         # A backend may refuse a network (HiGHS: weights whose sums are not exact in float64).
+        if exc.returncode < 0:
+            # Signal 9 is what the kernel's out-of-memory killer sends (HiGHS at L holds ~17 GB).
+            raise BackendRefusedError(f"killed by signal {-exc.returncode} (9: out of memory)") from None
         lines = exc.stderr.strip().splitlines()
-        raise BackendRefusedError(lines[-1] if lines else f"exit status {exc.returncode}") from None
+        raise BackendRefusedError("refused: " + (lines[-1] if lines else f"exit status {exc.returncode}")) from None
     seconds, weight = out.stdout.split()
     return float(seconds), int(weight)
 
@@ -180,7 +183,7 @@ def baselines(fi: FlowInput, repeat: int, cap: float, tmp: Path) -> list[str]:
     ]
     base = timings["ortools"] or float("nan")
     for name, reason in refused.items():
-        lines.append(f"| {name} | refused: {reason} | — |")
+        lines.append(f"| {name} | {reason} | — |")
     for name, seconds in timings.items():
         if seconds is None:
             lines.append(f"| {name} | > {cap:.0f} (stopped) | > {cap / base:.0f} |")
