@@ -20,6 +20,7 @@ import json
 import math
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
 from typing import Annotated, Any
@@ -70,7 +71,8 @@ class _Volunteer(Struct, forbid_unknown_fields=True, gc=False):
 VOLUNTEER_FIELDS = frozenset(_Volunteer.__struct_fields__)
 
 
-class Document(Struct, forbid_unknown_fields=True, gc=False):
+@dataclass(frozen=True)
+class Document:
     """A problem document as decoded here: typed volunteers, the rest as parsed JSON."""
 
     volunteers: list[_Volunteer]
@@ -166,12 +168,14 @@ def volunteer_columns(c: Columns, vols: list[_Volunteer], micros: Callable[[str]
     orgs = _field(vols, "organizations")
     if not all(len(set(o)) == len(o) for o in orgs if o):
         return False
-    prefs = _preference_columns(_field(vols, "preferences"))
+    groups_of = _field(vols, "preferences")
+    prefs = _preference_columns(groups_of)
     avail = _field(vols, "availability")
     windows = list(chain.from_iterable(a for a in avail if a))
     starts = _micros_of(list(map(attrgetter("start"), windows)), micros)
     ends = _micros_of(list(map(attrgetter("end"), windows)), micros)
-    signed = [s for s in _field(vols, "signed_up_at") if s is not None]
+    signed_up = _field(vols, "signed_up_at")
+    signed = [s for s in signed_up if s is not None]
     signups = _micros_of(signed, micros)
     if prefs is None or starts is None or ends is None or signups is None:
         return False
@@ -187,12 +191,12 @@ def volunteer_columns(c: Columns, vols: list[_Volunteer], micros: Callable[[str]
     c.vol_max_activities += _field(vols, "max_activities")
     c.vol_always += [a is None for a in avail]
     signup_of = dict(zip(signed, signups, strict=True))
-    c.vol_signup += [NO_SIGNUP if s is None else signup_of[s] for s in _field(vols, "signed_up_at")]
+    c.vol_signup += [NO_SIGNUP if s is None else signup_of[s] for s in signed_up]
     c.vol_max_hours += _or(_field(vols, "max_hours"), math.inf)
     c.vol_max_hours_day += _or(_field(vols, "max_hours_per_day"), math.inf)
     c.org_owner += _owners([0 if o is None else len(o) for o in orgs])
     c.org_name += chain.from_iterable(o for o in orgs if o)
-    c.vol_groups += [0 if g is None else len(g) for g in _field(vols, "preferences")]
+    c.vol_groups += [0 if g is None else len(g) for g in groups_of]
     c.skill_owner += _owners(list(map(len, skills)))
     c.skill_name += chain.from_iterable(skills)
     c.skill_level += chain.from_iterable(map(dict.values, skills))
