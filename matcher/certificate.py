@@ -32,6 +32,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
+from matcher.arrays import EDGE_BLOCK
 from matcher.errors import SolverError
 from matcher.solvers.base import FlowInput
 from matcher.solvers.overlap import ComponentDuals
@@ -237,10 +238,6 @@ class DualCheck:
         return self.feasible_duals and self.primal * self.denominator == self.dual
 
 
-#: Edges whose slacks are summed at a time by :func:`check_duals`.
-_BLOCK = 1 << 22
-
-
 def _magnitude(values: npt.NDArray[np.int64]) -> int:
     """The largest absolute value, as a Python integer (``abs`` of int64's minimum overflows)."""
     return max(int(values.max(initial=0)), -int(values.min(initial=0)))
@@ -296,8 +293,8 @@ def check_duals(
     coverage: npt.NDArray[Any] | None = cliques.coverage(len(fi.tail)).astype(dtype) if cliques is not None else None
     dual = _left_dual(fi, u, denominator) + _exact_sum(fi.right_cap, y)
     # The edges' implied slacks z_e, in blocks: whole-length temporaries cost ~1 GB at 35M edges.
-    for lo in range(0, len(fi.tail), _BLOCK):
-        hi = lo + _BLOCK
+    for lo in range(0, len(fi.tail), EDGE_BLOCK):
+        hi = lo + EDGE_BLOCK
         covered: npt.NDArray[Any] = u_d[fi.tail[lo:hi]] + y_d[fi.head[lo:hi]]
         if coverage is not None:
             covered = covered + coverage[lo:hi]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from matcher.arrays import renumber
+from matcher.arrays import EDGE_BLOCK, renumber
 from matcher.errors import SolverError
 from matcher.solvers.base import FlowInput, Mask
 
@@ -57,11 +57,8 @@ def tie_keys(volunteer_ids: Sequence[str], activity_ids: Sequence[str], vol: I64
     return (_mix((hv << np.uint64(32)) | ha) >> np.uint64(33)).astype(np.int64)
 
 
-def _classify(fi: FlowInput, u: I64, y: I64, block: int = 1 << 22) -> tuple[Mask, I64]:
-    """Edges with ``w > u + y`` (a mask) and with ``w == u + y`` (ids), in blocks of edges.
-
-    Whole-length reduced costs were three 280 MB temporaries at 35M edges.
-    """
+def _classify(fi: FlowInput, u: I64, y: I64, block: int = EDGE_BLOCK) -> tuple[Mask, I64]:
+    """Edges with ``w > u + y`` (a mask) and with ``w == u + y`` (ids), in blocks of edges."""
     forced = np.empty(len(fi.tail), dtype=bool)
     tight = []
     for lo in range(0, len(fi.tail), block):

@@ -92,6 +92,6 @@ def test_slacks_summed_in_blocks_give_the_same_dual(fi: FlowInput, block: int) -
     chosen = solve_ortools(fi)
     u, y = flow_duals(fi, chosen)
     whole = check_duals(fi, chosen, u, y)
-    with mock.patch("matcher.certificate._BLOCK", block):
+    with mock.patch("matcher.certificate.EDGE_BLOCK", block):
         assert check_duals(fi, chosen, u, y) == whole
     assert whole.proves_optimal
