@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from matcher.arrays import sorted_lookup
 from matcher.geo import haversine_km
-from matcher.pairkernel import check_pairs, vol_act_order, vol_order
+from matcher.pairkernel import check_pairs, merge_pairs, vol_order
 from matcher.problem import Problem
 from matcher.seeds import seed_online, seed_spatial, seed_strict
 
@@ -286,14 +286,12 @@ def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int 
             parts = list(pool.map(lambda g: _eligible(p, g), groups))
     else:
         parts = [_eligible(p, g) for g in groups]
-    vol, act, surplus, rank, distance_m = (np.concatenate([part[k] for part in parts]) for k in range(5))
-    order = vol_act_order(vol, act, p.n_volunteers, p.n_activities)
-    act = act[order]
+    vol, act, surplus, rank, distance_m = merge_pairs(parts, p.n_volunteers, workers)
     return Edges(
-        vol=vol[order],
+        vol=vol,
         act=act,
-        distance_m=distance_m[order],
+        distance_m=distance_m,
         in_person=p.act_has_location[act],
-        rank=rank[order],
-        surplus=surplus[order],
+        rank=rank,
+        surplus=surplus,
     )

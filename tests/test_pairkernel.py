@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matcher.candidates as cand
-from matcher.pairkernel import check_pairs, vol_act_order
+from matcher.pairkernel import check_pairs, merge_pairs
 from tests.helpers import compile_doc
 from tests.strategies import problems, rule_problems
 
@@ -74,9 +74,20 @@ def test_check_pairs_on_a_hand_checked_menu() -> None:
     assert rank.reshape(3, 4).tolist() == [[-1, -1, -1, -1], [-1, -1, -1, -1], [-1, 0, -1, -1]]
 
 
+_PART = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4), st.integers(-3, 3)), max_size=25)
+
+
 @settings(max_examples=200)
-@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), max_size=60))
-def test_vol_act_order_is_lexsort(pairs: list[tuple[int, int]]) -> None:
-    vol = np.array([v for v, _ in pairs], dtype=np.int64)
-    act = np.array([a for _, a in pairs], dtype=np.int64)
-    assert vol_act_order(vol, act, 7, 5).tolist() == np.lexsort((act, vol)).tolist()
+@given(st.lists(_PART, max_size=5), st.integers(1, 3))
+def test_merge_pairs_is_a_stable_lexsort_of_the_groups(groups: list[list[tuple[int, int, int]]], workers: int) -> None:
+    # Repeated pairs are allowed here (the generator never makes them) to pin the stable order.
+    def part(rows: list[tuple[int, int, int]]) -> tuple[np.ndarray, ...]:
+        v, a, x = (np.array([r[k] for r in rows], dtype=np.int64) for k in range(3))
+        return v.astype(np.int32), a.astype(np.int32), x * 10, x.astype(np.int32), x * 100 + v
+
+    parts = [part(rows) for rows in groups]
+    whole = [np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64) for k in range(5)]
+    order = np.lexsort((whole[1], whole[0]))
+    merged = merge_pairs(list(parts), 7, workers)
+    assert [m.tolist() for m in merged] == [w[order].tolist() for w in whole]
+    assert [m.dtype for m in merged] == [np.int32, np.int32, np.int64, np.int32, np.int64]
