@@ -72,12 +72,10 @@ def _classify(fi: FlowInput, u: I64, y: I64, block: int = EDGE_BLOCK) -> tuple[M
 def canonical_selection(fi: FlowInput, u: I64, y: I64, keys: Callable[[I64], I64]) -> Mask:
     """The optimal selection of least total tie key, given optimal duals ``(u, y)`` of ``fi``.
 
-    ``keys(edges)`` returns the non-negative tie keys of those edges (:func:`tie_keys`); only
+    ``keys(edges)`` returns the tie keys of those edges, in ``[0, 2**31)`` (:func:`tie_keys`); only
     tight edges are ever asked for, which keeps hashing off the hot path. Raises
     :class:`~matcher.errors.SolverError` if the duals admit no selection (they were not optimal).
     """
-    from ortools.graph.python import min_cost_flow
-
     forced, tight = _classify(fi, u, y)
     chosen = forced.copy()
     # Complementary slackness bounds each volunteer's load to [low, high] (see FlowInput.step_bounds);
@@ -103,20 +101,36 @@ def canonical_selection(fi: FlowInput, u: I64, y: I64, keys: Callable[[I64], I64
     untouched_r[acts] = False
     if (left_need[untouched_l] != 0).any() or (right_room[untouched_r & (y > 0)] != 0).any():
         raise SolverError("dual prices leave a priced node unfilled: they are not optimal")
-    nv, na = len(vols), len(acts)
+    v_need, v_room = left_need[vols], left_room[vols]
+    a_room, a_fixed = right_room[acts], y[acts] > 0
+    # A tight edge between two unconstrained nodes only adds its key: no least-key selection uses
+    # it (with a zero key either way would do, so it is never used, whichever path solves).
+    useful = (v_need[t_tail] > 0) | a_fixed[t_head]
+    tight, t_tail, t_head = tight[useful], t_tail[useful], t_head[useful]
+    if (v_room <= 1).all():
+        picked = _least_keys_by_augment(t_tail, t_head, keys(tight), v_need, v_room, a_room, a_fixed)
+    else:
+        picked = _least_keys_by_flow(t_tail, t_head, keys(tight), v_need, v_room, a_room, a_fixed)
+    chosen[tight] = picked
+    return chosen
+
+
+def _least_keys_by_flow(tail: I64, head: I64, key: I64, v_need: I64, v_room: I64, a_room: I64, a_fixed: Mask) -> Mask:
+    """The least-key selection on tight edges as a min-cost flow (OR-Tools): loads in ``[need, room]``."""
+    from ortools.graph.python import min_cost_flow
+
+    nv, na = len(v_need), len(a_room)
     hub = nv + na
-    v_need, v_spare = left_need[vols], left_room[vols] - left_need[vols]
-    a_room = right_room[acts]
-    a_fixed = y[acts] > 0
+    v_spare = v_room - v_need
     supplies = np.zeros(hub + 1, dtype=np.int64)
     supplies[:nv] = v_need
     supplies[nv:hub][a_fixed] = -a_room[a_fixed]
     supplies[hub] = -int(supplies[:hub].sum())
     free_v, free_a = np.flatnonzero(v_spare > 0), np.flatnonzero(~a_fixed)
-    tails = np.concatenate([t_tail, np.full(len(free_v), hub), free_a + nv])
-    heads = np.concatenate([t_head + nv, free_v, np.full(len(free_a), hub)])
-    caps = np.concatenate([np.ones(len(tight), dtype=np.int64), v_spare[free_v], a_room[free_a]])
-    costs = np.concatenate([keys(tight), np.zeros(len(free_v) + len(free_a), dtype=np.int64)])
+    tails = np.concatenate([tail, np.full(len(free_v), hub), free_a + nv])
+    heads = np.concatenate([head + nv, free_v, np.full(len(free_a), hub)])
+    caps = np.concatenate([np.ones(len(tail), dtype=np.int64), v_spare[free_v], a_room[free_a]])
+    costs = np.concatenate([key, np.zeros(len(free_v) + len(free_a), dtype=np.int64)])
     smcf = min_cost_flow.SimpleMinCostFlow()
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(
         tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64), costs.astype(np.int64)
@@ -125,5 +139,35 @@ def canonical_selection(fi: FlowInput, u: I64, y: I64, keys: Callable[[I64], I64
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise SolverError(f"tie-break flow ended with status {status.name}: the dual prices were not optimal")
-    chosen[tight] = np.asarray(smcf.flows(arcs[: len(tight)])) > 0
-    return chosen
+    return np.asarray(smcf.flows(arcs[: len(tail)])) > 0
+
+
+def _least_keys_by_augment(
+    tail: I64, head: I64, key: I64, v_need: I64, v_room: I64, a_room: I64, a_fixed: Mask
+) -> Mask:
+    """The least-key selection when each volunteer takes at most one place, by certified sparsification.
+
+    A max-weight matching with weight ``B * (priced ends) - key``, ``B`` above any key sum: the
+    most priced ends filled comes first (all of them, as the duals were optimal), then the least
+    key. The shortest-augmenting-path solver on each activity's best edges, every other edge
+    priced in one pass: at L the tie network has 5M tight edges, 50k on a full online activity,
+    and OR-Tools' cost scaling took ~9 s over them.
+    """
+    from matcher.solvers.augment import solve_augment
+    from matcher.sparsify import solve_flow
+
+    bonus = int(min(a_room.sum(), v_room.sum())) * 2**31 + 1
+    if 2 * bonus > _AUGMENT_WEIGHT_LIMIT:
+        return _least_keys_by_flow(tail, head, key, v_need, v_room, a_room, a_fixed)
+    priced_ends = a_fixed[head].astype(np.int64) + (v_need[tail] > 0)
+    fi = FlowInput(v_room, a_room, tail, head, priced_ends * np.int64(bonus) - key)
+    picked = solve_flow(fi, solve_augment).chosen
+    if (np.bincount(tail[picked], minlength=len(v_need)) < v_need).any() or (
+        np.bincount(head[picked], minlength=len(a_room))[a_fixed] < a_room[a_fixed]
+    ).any():
+        raise SolverError("dual prices leave a priced node unfilled: they are not optimal")
+    return picked
+
+
+#: Largest tie-break weight given to the augmenting-path solver (its int64 distances need headroom).
+_AUGMENT_WEIGHT_LIMIT = 2**58

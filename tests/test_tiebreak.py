@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -63,6 +65,26 @@ def test_tie_break_ignores_which_optimum_and_duals_it_starts_from(fi: FlowInput)
             u, y = flow_duals(fi, chosen, compiled=compiled)
             picks.append(canonical_selection(fi, u, y, lambda e: keys[e]).tolist())
     assert all(p == picks[0] for p in picks)
+
+
+def _one_place_each(fi: FlowInput) -> FlowInput:
+    return replace(fi, left_cap=np.minimum(fi.left_cap, 1))
+
+
+@settings(max_examples=300)
+@given(flow_inputs().map(_one_place_each), st.booleans())
+def test_both_least_key_paths_choose_the_same(fi: FlowInput, sparsified: bool) -> None:
+    # One place per volunteer goes to the augmenting-path solver (sparsified when large); the
+    # min-cost flow path must pick the very same selection, and it must be the brute-force one.
+    keys = _keys(fi)
+    u, y = flow_duals(fi, solve_ortools(fi))
+    with mock.patch("matcher.sparsify.SPARSIFY_MIN_EDGES", 1 if sparsified else 10**9):
+        by_augment = canonical_selection(fi, u, y, lambda e: keys[e])
+    with mock.patch("matcher.tiebreak._AUGMENT_WEIGHT_LIMIT", 0):
+        by_flow = canonical_selection(fi, u, y, lambda e: keys[e])
+    assert by_augment.tolist() == by_flow.tolist()
+    if len(fi.tail) <= 10:
+        assert (int(fi.weight[by_augment].sum()), int(keys[by_augment].sum())) == _brute_force(fi, keys)
 
 
 def test_duals_that_are_not_optimal_are_refused() -> None:
