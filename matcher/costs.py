@@ -67,7 +67,9 @@ class CostTerms:
     @cached_property
     def total(self) -> I64:
         """The pair cost the objective's second level minimises (computed once, read-only)."""
-        total: I64 = sum((self.term(name) for name in COST_TERMS[1:]), start=self.preference.copy())
+        total: I64 = self.preference.copy()
+        for name in COST_TERMS[1:]:
+            total += self.term(name)  # in place: each temporary is a fresh 280 MB at L
         total.flags.writeable = False
         return total
 
@@ -100,7 +102,9 @@ def pair_costs(p: Problem, edges: Edges) -> CostTerms:
         preference = np.zeros(len(edges), dtype=np.int64)
     else:
         preference = np.where(edges.rank >= 0, edges.rank.astype(np.int64) * w.rank, np.int64(w.unranked))
-    distance = (edges.distance_m * np.int64(w.distance) + 500) // 1000
+    distance = edges.distance_m * np.int64(w.distance)
+    distance += 500
+    distance //= 1000
     surplus = edges.surplus * np.int64(w.skill_surplus)
     zero = np.zeros(len(edges), dtype=np.int64)
     reliability, rating, recent = zero, zero, zero
@@ -114,8 +118,8 @@ def pair_costs(p: Problem, edges: Edges) -> CostTerms:
         rating = ((deficit * np.int64(w.rating) + 500_000) // 1_000_000)[edges.vol]
         recent = (scores.recent * np.int64(w.recent_service))[edges.vol]
     return CostTerms(
-        preference=preference.astype(np.int64),
-        distance=distance.astype(np.int64),
+        preference=preference.astype(np.int64, copy=False),
+        distance=distance,
         skill_surplus=surplus,
         reliability=reliability,
         rating=rating,
@@ -197,5 +201,6 @@ def level_weights(upper: I64, lower: I64, scale: int, flow: int, node_factor: in
     largest = int(upper.max(initial=0)) * scale + max(0, -int(lower.min(initial=0)))
     if largest * max(node_factor, flow, 1) > _INT64_MAX:
         raise CostRangeError([InputIssue("policy", "", "weights", message, "cost_range")])
-    weight = upper * np.int64(scale) - lower
-    return Objective(scale=scale, weight=weight.astype(np.int64), cost=lower, priority=upper)
+    weight = upper * np.int64(scale)
+    weight -= lower
+    return Objective(scale=scale, weight=weight.astype(np.int64, copy=False), cost=lower, priority=upper)
