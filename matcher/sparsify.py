@@ -21,7 +21,7 @@ import numpy.typing as npt
 from matcher.arrays import renumber
 from matcher.certificate import flow_duals
 from matcher.solvers._kernels import best_within, violations
-from matcher.solvers.augment import applies, augment_with_duals, solve_augment
+from matcher.solvers.augment import Augmenter, applies, augment_with_duals, solve_augment
 from matcher.solvers.base import Backend, FlowInput, Mask
 
 __all__ = ["FlowSolution", "best_edges", "most_violated", "solve_sparsified"]
@@ -100,6 +100,22 @@ def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
     return sub, vols, acts
 
 
+def _solve_kept(fi: FlowInput, keep: Mask, backend: Backend) -> tuple[Mask, I64, I64, bool]:
+    """The optimum on the edges ``keep`` with its duals; nodes without kept edges are priced 0.
+
+    Priced 0, any edge of theirs that would profit is a violator.
+    """
+    idx = np.flatnonzero(keep)
+    sub, vols, acts = _restrict(fi, idx)
+    sub_chosen, u_sub, y_sub, canonical = _solve_round(sub, backend)
+    u = np.zeros(len(fi.left_cap), dtype=np.int64)
+    y = np.zeros(len(fi.right_cap), dtype=np.int64)
+    u[vols], y[acts] = u_sub, y_sub
+    chosen = np.zeros(len(fi.tail), dtype=bool)
+    chosen[idx[sub_chosen]] = True
+    return chosen, u, y, canonical
+
+
 def _solve_round(sub: FlowInput, backend: Backend) -> tuple[Mask, I64, I64, bool]:
     """An optimum of ``sub``, its duals, and whether they are the canonical shortest-path duals."""
     if backend is solve_augment and applies(sub):
@@ -143,19 +159,17 @@ def solve_sparsified(
 
     """
     keep = best_edges(fi, per_volunteer, per_activity)
+    # The augmenting-path solver resumes from the last round's optimum instead of starting over.
+    resumed = Augmenter(fi) if backend is solve_augment and applies(fi) else None
     for rounds in range(1, max_rounds + 1):
-        idx = np.flatnonzero(keep)
-        sub, vols, acts = _restrict(fi, idx)
-        sub_chosen, u_sub, y_sub, canonical = _solve_round(sub, backend)
-        # Nodes without kept edges are priced 0: any edge of theirs that would profit is a violator.
-        u = np.zeros(len(fi.left_cap), dtype=np.int64)
-        y = np.zeros(len(fi.right_cap), dtype=np.int64)
-        u[vols], y[acts] = u_sub, y_sub
+        if resumed is not None:
+            chosen, u, y = resumed.solve(keep)
+            canonical = False
+        else:
+            chosen, u, y, canonical = _solve_kept(fi, keep, backend)
         violated = violations(fi.tail, fi.head, fi.weight, keep, u, y)
         if len(violated) == 0:
-            chosen = np.zeros(len(fi.tail), dtype=bool)
-            chosen[idx[sub_chosen]] = True
-            return FlowSolution(chosen, u, y, rounds, len(idx), canonical, keep)
+            return FlowSolution(chosen, u, y, rounds, int(keep.sum()), canonical, keep)
         keep[most_violated(fi, violated, u, y, admit_per_activity, admit_per_volunteer)] = True
     chosen, u, y, canonical = _solve_round(fi, backend)
     return FlowSolution(chosen, u, y, 0, len(fi.tail), canonical)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from matcher.certificate import check_duals
 from matcher.solvers import DEFAULT_BACKEND, FlowInput
-from matcher.solvers.augment import applies, augment_with_duals, solve_augment
+from matcher.solvers.augment import Augmenter, applies, augment_with_duals, solve_augment
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.sparsify import solve_sparsified
 from tests.test_sparsify import flow_inputs, total
@@ -78,3 +78,22 @@ def test_a_hand_checked_menu() -> None:
 
 def test_it_is_the_default_backend() -> None:
     assert DEFAULT_BACKEND == "augment"
+
+
+@settings(max_examples=500)
+@given(flow_inputs(), st.booleans(), st.data())
+def test_resumed_solves_stay_optimal_as_edges_are_added(fi: FlowInput, closed: bool, data: st.DataObject) -> None:
+    # Each edge joins at a drawn round; every resumed solve must be optimal, and proven so, on
+    # exactly the edges it has been given so far.
+    fi = some_closed(one_each(fi)) if closed else one_each(fi)
+    joins = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(fi.tail), max_size=len(fi.tail))))
+    resumed = Augmenter(fi)
+    for round_ in range(4):
+        keep = joins <= round_
+        chosen, u, y = resumed.solve(keep)
+        sub = FlowInput(fi.left_cap, fi.right_cap, fi.tail[keep], fi.head[keep], fi.weight[keep])
+        assert not chosen[~keep].any()
+        assert total(sub, chosen[keep]) == total(sub, solve_networkx(sub))
+        assert check_duals(sub, chosen[keep], u, y).proves_optimal
+    with pytest.raises(ValueError, match="only add edges"):
+        resumed.solve(np.zeros(len(fi.tail), dtype=bool))
