@@ -202,6 +202,14 @@ def _scatter(cursor: I64, part: Pairs, act: I32, surplus: I64, rank: I32, dist: 
         dist[k] = p_dist[i]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _permute(values: I64 | I32, order: I64, buffer: I64 | I32, lo: int, n: int) -> None:  # pragma: no cover
+    """``values[lo:lo+n] = values[order[:n]]``, through ``buffer``."""
+    for k in range(n):
+        buffer[k] = values[order[k]]
+    values[lo : lo + n] = buffer[:n]
+
+
 @njit(cache=True, nogil=True)
 def _sort_segments(
     ptr: I64, first: int, last: int, act: I32, surplus: I64, rank: I32, dist: I64
@@ -228,18 +236,10 @@ def _sort_segments(
         keys[:n].sort()
         for k in range(n):
             keys[k] = keys[k] % n + lo
-        for k in range(n):
-            narrow[k] = act[keys[k]]
-        act[lo:hi] = narrow[:n]
-        for k in range(n):
-            narrow[k] = rank[keys[k]]
-        rank[lo:hi] = narrow[:n]
-        for k in range(n):
-            wide[k] = surplus[keys[k]]
-        surplus[lo:hi] = wide[:n]
-        for k in range(n):
-            wide[k] = dist[keys[k]]
-        dist[lo:hi] = wide[:n]
+        _permute(act, keys, narrow, lo, n)
+        _permute(rank, keys, narrow, lo, n)
+        _permute(surplus, keys, wide, lo, n)
+        _permute(dist, keys, wide, lo, n)
 
 
 def merge_pairs(parts: list[Pairs], n_volunteers: int, workers: int = 1) -> Pairs:

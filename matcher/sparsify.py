@@ -101,9 +101,9 @@ def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
 
 
 def _solve_kept(fi: FlowInput, keep: Mask, backend: Backend) -> tuple[Mask, I64, I64, bool]:
-    """The optimum on the edges ``keep`` with its duals; nodes without kept edges are priced 0.
+    """The optimum on the edges ``keep`` and its duals, solved on the nodes those edges touch.
 
-    Priced 0, any edge of theirs that would profit is a violator.
+    Nodes without kept edges are priced 0, so any edge of theirs that would profit is a violator.
     """
     idx = np.flatnonzero(keep)
     sub, vols, acts = _restrict(fi, idx)
