@@ -102,6 +102,12 @@ def _insert_rows(
     row_d = np.zeros(n_rows, dtype=np.int64)
     keys = np.empty(len(col) + 1, dtype=np.int64)
     nodes = np.empty(len(col) + 1, dtype=np.int64)
+    # The least d - u of a scanned row of each activity. Its places share their edges, so a place
+    # reached at d - u no less than one already scanned would relax nothing, and is not scanned.
+    # Taken places of an activity hold equal potentials (each is tight on its own edge and feasible
+    # on the others'), so in effect each activity is scanned once a search: at M that halves the
+    # work of a round.
+    group_reach = np.full(len(group_ptr) - 1, _BIG, dtype=np.int64)
     for start in todo:
         g = row_group[start]
         if group_ptr[g] == group_ptr[g + 1]:
@@ -109,15 +115,28 @@ def _insert_rows(
             u[start] = 0
             continue
         # The tightest feasible row potential: its best option (or staying out) has reduced cost 0.
-        best = 0
+        best, best_j = 0, -1
         for e in range(group_ptr[g], group_ptr[g + 1]):
-            best = min(best, cost[e] - v[col[e]])
+            j = col[e]
+            c = cost[e] - v[j]
+            if c < best or (c == best and best_j >= 0 and j < best_j):
+                best, best_j = c, j
         u[start] = best
+        if best_j >= 0 and load[best_j] < col_cap[best_j]:
+            # The search would settle nothing: its first pop (least key, then lowest column) is free.
+            for k in range(slot_ptr[best_j], slot_ptr[best_j + 1]):
+                if holder[k] < 0:
+                    holder[k] = start
+                    row_col[start], row_slot[start] = best_j, k
+                    break
+            load[best_j] += 1
+            continue
         scanned[0] = start
         row_d[start] = 0
         n_scanned, n_done = 1, 0
         # Staying out costs 0 - u - 0 from a row at distance d: its own free column, priced 0.
         dummy_d, dummy_row = -u[start], start
+        group_reach[g] = -u[start]
         size, n_touched = _scan(
             start, 0, group_ptr, row_group, col, cost, u, v, dist, pred, settled, touched, 0, keys, nodes, 0
         )
@@ -147,8 +166,12 @@ def _insert_rows(
                 scanned[n_scanned] = h
                 row_d[h] = dist[j]
                 n_scanned += 1
-                if dist[j] - u[h] < dummy_d:
-                    dummy_d, dummy_row = dist[j] - u[h], h
+                reach = dist[j] - u[h]
+                if reach < dummy_d:
+                    dummy_d, dummy_row = reach, h
+                if reach >= group_reach[row_group[h]]:
+                    continue
+                group_reach[row_group[h]] = reach
                 size, n_touched = _scan(
                     h,
                     dist[j],
@@ -174,6 +197,7 @@ def _insert_rows(
         for idx in range(n_scanned):
             h = scanned[idx]
             u[h] += total - row_d[h]
+            group_reach[row_group[h]] = _BIG
         # Augment: each row on the path moves into the place the next one frees.
         if terminal >= 0:
             j, slot = terminal, -1
