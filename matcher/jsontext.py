@@ -11,9 +11,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["dumps"]
+__all__ = ["Rows", "dumps"]
 
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+class Rows(list[str]):
+    """A list whose records are already JSON text, each as this module's compact encoder writes it.
+
+    Written one per line where a list of records would be; for long lists whose text is cheaper
+    to render from columns than through a dict per record (:mod:`matcher.result_rows`).
+    """
 
 
 def dumps(doc: Any, depth: int = 2) -> str:
@@ -35,6 +43,9 @@ def dumps(doc: Any, depth: int = 2) -> str:
 
 
 def _write(value: Any, depth: int, pad: str, parts: list[str]) -> None:
+    if isinstance(value, Rows):
+        parts.append(_one_per_line(value, pad) if value else "[]")
+        return
     if depth <= 0 or not isinstance(value, dict | list) or not value:
         parts.append(_compact(value))
         return
@@ -47,10 +58,15 @@ def _write(value: Any, depth: int, pad: str, parts: list[str]) -> None:
         parts.append("\n" + pad + "}")
     elif depth == 1:
         # The common case, a list of records: one C-encoder call per record, joined at once.
-        parts.append("[\n" + inner + (",\n" + inner).join(map(_compact, value)) + "\n" + pad + "]")
+        parts.append(_one_per_line(list(map(_compact, value)), pad))
     else:
         parts.append("[")
         for k, item in enumerate(value):
             parts.append(("\n" if k == 0 else ",\n") + inner)
             _write(item, depth - 1, inner, parts)
         parts.append("\n" + pad + "]")
+
+
+def _one_per_line(texts: list[str], pad: str) -> str:
+    inner = pad + "  "
+    return "[\n" + inner + (",\n" + inner).join(texts) + "\n" + pad + "]"

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from matcher import jsontext
+from matcher import jsontext, result_rows
 from matcher.candidates import Edges
 from matcher.certificate import Cliques
-from matcher.costs import COST_TERMS, CostTerms, load_cost
+from matcher.costs import CostTerms, load_cost
 from matcher.gcpause import gc_paused
 from matcher.problem import Problem
+from matcher.result_rows import Assignment, AssignmentRows, Unassigned, Unfilled
 
 if TYPE_CHECKING:
     from matcher.explain import ActivityExplanation, VolunteerExplanation
@@ -41,70 +42,6 @@ Mask = npt.NDArray[np.bool_]
 #: limit (the ``rules`` section gives the proven gap); ``stable`` / ``first_come``: the other
 #: modes (:mod:`matcher.modes`).
 Status = Literal["optimal", "feasible", "stable", "first_come"]
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One volunteer placed on one activity, with the pair's integer cost and its named terms."""
-
-    volunteer_id: str
-    activity_id: str
-    cost: int
-    cost_terms: dict[str, int]
-    distance_km: float | None
-    preference_rank: int | None
-    role: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping with a fixed key order (``role`` only at activities with roles)."""
-        out = {
-            "volunteer_id": self.volunteer_id,
-            "activity_id": self.activity_id,
-            "cost": self.cost,
-            "cost_terms": dict(self.cost_terms),
-            "distance_km": self.distance_km,
-            "preference_rank": self.preference_rank,
-        }
-        if self.role is not None:
-            out["role"] = self.role
-        return out
-
-
-@dataclass(frozen=True)
-class Unfilled:
-    """An activity with places left open, and how many volunteers were eligible at all."""
-
-    activity_id: str
-    capacity: int
-    filled: int
-    eligible_volunteers: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping with a fixed key order."""
-        return {
-            "activity_id": self.activity_id,
-            "capacity": self.capacity,
-            "filled": self.filled,
-            "unfilled": self.capacity - self.filled,
-            "eligible_volunteers": self.eligible_volunteers,
-        }
-
-
-@dataclass(frozen=True)
-class Unassigned:
-    """A volunteer with no assignment, and why: ``no_eligible_activity`` or ``places_taken``."""
-
-    volunteer_id: str
-    reason: Literal["no_eligible_activity", "places_taken"]
-    eligible_activities: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping with a fixed key order."""
-        return {
-            "volunteer_id": self.volunteer_id,
-            "reason": self.reason,
-            "eligible_activities": self.eligible_activities,
-        }
 
 
 @dataclass(frozen=True)
@@ -152,9 +89,6 @@ class MatchResult:
     edges: Edges
     costs: CostTerms
     chosen: Mask
-    assignments: tuple[Assignment, ...]
-    unfilled: tuple[Unfilled, ...]
-    unassigned: tuple[Unassigned, ...]
     objective: ObjectiveValue
     status: Status
     backend: str
@@ -167,12 +101,42 @@ class MatchResult:
     roles: I64 | None = None
     rules: RulesReport | None = None
 
+    @cached_property
+    def _assignment_rows(self) -> AssignmentRows:
+        return result_rows.assignment_rows(self.problem, self.edges, self.costs, self.chosen, self.roles)
+
+    @cached_property
+    def assignments(self) -> tuple[Assignment, ...]:
+        """The assignments, in (volunteer, activity) order; built on first use."""
+        return result_rows.assignments(self._assignment_rows)
+
+    @cached_property
+    def unfilled(self) -> tuple[Unfilled, ...]:
+        """The activities with places left open, in id order; built on first use."""
+        return result_rows.unfilled(self.problem, self.edges, self.chosen)
+
+    @cached_property
+    def unassigned(self) -> tuple[Unassigned, ...]:
+        """The volunteers with no assignment, in id order; built on first use."""
+        return result_rows.unassigned(self.problem, self.edges, self.chosen)
+
     def to_document(self, *, include_timings: bool = False, waitlist: int = 0) -> dict[str, Any]:
         """The result as the JSON-ready document the CLI writes.
 
         Timings only on request; ``waitlist > 0`` adds ``waitlists``: per activity, up to that many
         ordered backups (:meth:`waitlist`).
         """
+        lists = (
+            [a.to_dict() for a in self.assignments],
+            [u.to_dict() for u in self.unfilled],
+            [u.to_dict() for u in self.unassigned],
+        )
+        return self._document(lists, include_timings, waitlist)
+
+    def _document(
+        self, lists: tuple[list[Any], list[Any], list[Any]], include_timings: bool, waitlist: int
+    ) -> dict[str, Any]:
+        """The document around its three long lists (records, or their JSON text for :meth:`to_json`)."""
         p, cert = self.problem, self.certificate
         certificate: dict[str, Any] = {
             "kind": cert.kind,
@@ -191,9 +155,9 @@ class MatchResult:
             certificate["overlap_rounds"] = cert.overlap_rounds
             certificate["overlap_volunteers"] = cert.overlap_volunteers
         doc: dict[str, Any] = {
-            "assignments": [a.to_dict() for a in self.assignments],
-            "unfilled": [u.to_dict() for u in self.unfilled],
-            "unassigned": [u.to_dict() for u in self.unassigned],
+            "assignments": lists[0],
+            "unfilled": lists[1],
+            "unassigned": lists[2],
             "objective": self._objective_document(),
             "status": self.status,
             "backend": self.backend,
@@ -323,11 +287,13 @@ class MatchResult:
 
         Indented at the top two levels, one record per line below (:mod:`matcher.jsontext`).
         """
-        return jsontext.dumps(self.to_document(include_timings=include_timings, waitlist=waitlist))
-
-
-def _km(metres: int) -> float:
-    return round(metres / 1000.0, 3)
+        p, edges, chosen = self.problem, self.edges, self.chosen
+        lists = (
+            jsontext.Rows(result_rows.assignment_text(self._assignment_rows)),
+            jsontext.Rows(result_rows.unfilled_text(p, edges, chosen)),
+            jsontext.Rows(result_rows.unassigned_text(p, edges, chosen)),
+        )
+        return jsontext.dumps(self._document(lists, include_timings, waitlist))
 
 
 def compute_metrics(p: Problem, edges: Edges, chosen: Mask) -> dict[str, Any]:
@@ -352,7 +318,6 @@ def compute_metrics(p: Problem, edges: Edges, chosen: Mask) -> dict[str, Any]:
     }
 
 
-@gc_paused()
 def build_result(
     p: Problem,
     edges: Edges,
@@ -369,55 +334,6 @@ def build_result(
     ``weight``, the objective weights the solver maximised, is kept for explanations; ``roles``
     (per edge, the global role index filled, -1 for none) names each assignment's role.
     """
-    role_name = p.rules.role_name
-    idx = np.flatnonzero(chosen)
-    # Gathered once as Python lists: indexing numpy arrays element by element costs ~100 ns a
-    # field, ten fields an assignment.
-    names = COST_TERMS
-    term_rows = zip(*(costs.term(name)[idx].tolist() for name in names), strict=True)
-    roles_of = roles[idx].tolist() if roles is not None else [-1] * len(idx)
-    assignments = tuple(
-        Assignment(
-            volunteer_id=vid,
-            activity_id=aid,
-            cost=cost,
-            cost_terms=dict(zip(names, row, strict=True)),
-            distance_km=_km(metres) if in_person else None,
-            preference_rank=rank + 1 if rank >= 0 else None,
-            role=role_name[role] if role >= 0 else None,
-        )
-        for vid, aid, cost, row, metres, in_person, rank, role in zip(
-            map(p.volunteer_ids.__getitem__, edges.vol[idx].tolist()),
-            map(p.activity_ids.__getitem__, edges.act[idx].tolist()),
-            costs.total[idx].tolist(),
-            term_rows,
-            edges.distance_m[idx].tolist(),
-            edges.in_person[idx].tolist(),
-            edges.rank[idx].tolist(),
-            roles_of,
-            strict=True,
-        )
-    )
-    filled = np.bincount(edges.act[chosen], minlength=p.n_activities)
-    act_degree = np.bincount(edges.act, minlength=p.n_activities)
-    open_acts = np.flatnonzero(filled < p.act_capacity)
-    unfilled = tuple(
-        Unfilled(p.activity_ids[j], capacity, count, degree)
-        for j, capacity, count, degree in zip(
-            open_acts.tolist(),
-            p.act_capacity[open_acts].tolist(),
-            filled[open_acts].tolist(),
-            act_degree[open_acts].tolist(),
-            strict=True,
-        )
-    )
-    load = np.bincount(edges.vol[chosen], minlength=p.n_volunteers)
-    vol_degree = np.bincount(edges.vol, minlength=p.n_volunteers)
-    idle = np.flatnonzero(load == 0)
-    unassigned = tuple(
-        Unassigned(p.volunteer_ids[i], "no_eligible_activity" if degree == 0 else "places_taken", degree)
-        for i, degree in zip(idle.tolist(), vol_degree[idle].tolist(), strict=True)
-    )
     priority_filled = int(p.act_priority[edges.act[chosen]].sum())
     workload = load_cost(p, edges, chosen)
     total_cost = int(costs.total[chosen].sum()) + workload
@@ -426,9 +342,6 @@ def build_result(
         edges=edges,
         costs=costs,
         chosen=chosen,
-        assignments=assignments,
-        unfilled=unfilled,
-        unassigned=unassigned,
         objective=ObjectiveValue(priority_filled, total_cost, workload),
         status="optimal",
         backend=backend,
