@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 from hypothesis import given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from scipy.spatial import cKDTree
 
 import matcher.candidates as cand
+from matcher import seeds
 from matcher.geo import chord_for_km, unit_vectors
 from matcher.seeds import _ball_bounds, _TimeSeeds
 from tests.helpers import compile_doc
@@ -43,3 +45,60 @@ def test_time_seeds_are_exactly_the_volunteers_free_for_the_activity(doc: dict[s
         expected = everyone[cand.time_check(p, everyone, np.full(p.n_volunteers, a, dtype=np.int64))]
         assert sorted(free.tolist()) == expected.tolist()
         assert times.bounds(p.act_start[a : a + 1])[0] >= len(free)
+
+
+@settings(max_examples=300)
+@given(problems(max_volunteers=12, max_activities=7), st.sampled_from([1, 2, 3, 16]))
+def test_time_runs_hold_everyone_free_for_one_of_their_activities(doc: dict[str, Any], runs: int) -> None:
+    p = compile_doc(doc)
+    acts = np.argsort(p.act_start, kind="stable").astype(np.int64)
+    vols = np.flatnonzero(~p.vol_always_available)
+    with patch.object(seeds, "_TIME_RUNS", runs):
+        ptr, members, bounds = seeds._time_runs(p, vols, acts)
+    assert bounds[0] == 0
+    assert bounds[-1] == len(acts)
+    assert (np.diff(bounds) > 0).all()
+    assert len(ptr) == len(bounds) <= runs + 1
+    starts = p.act_start[acts]
+    # Equal starts share a run: a cut never falls between two of them.
+    assert (starts[bounds[1:-1] - 1] < starts[bounds[1:-1]]).all()
+    for k in range(len(bounds) - 1):
+        got = members[ptr[k] : ptr[k + 1]]
+        assert (np.diff(got) > 0).all()
+        for a in acts[bounds[k] : bounds[k + 1]]:
+            free = vols[cand.time_check(p, vols, np.full(len(vols), a, dtype=np.int64))]
+            assert np.isin(free, got).all()
+
+
+def test_windows_spanning_every_run_leave_one_run() -> None:
+    # Everyone is free all week, so splitting the menu by time would only copy the volunteers.
+    week = {"start": "2026-05-04T00:00:00+08:00", "end": "2026-05-11T00:00:00+08:00"}
+    doc = {
+        "volunteers": [{"id": f"v{i}", "availability": [week]} for i in range(3)],
+        "activities": [
+            {
+                "id": f"a{d}",
+                "start": f"2026-05-0{d}T09:00:00+08:00",
+                "end": f"2026-05-0{d}T10:00:00+08:00",
+                "capacity": 1,
+            }
+            for d in range(4, 9)
+        ],
+    }
+    p = compile_doc(doc)
+    ptr, members, bounds = seeds._time_runs(p, np.arange(3), np.arange(5))
+    assert bounds.tolist() == [0, 5]
+    assert members.tolist() == [0, 1, 2]
+    assert ptr.tolist() == [0, 3]
+    # One window per day: each volunteer belongs to the runs of its own day only.
+    doc["volunteers"] = [
+        {
+            "id": f"v{d}",
+            "availability": [{"start": f"2026-05-0{d}T08:00:00+08:00", "end": f"2026-05-0{d}T12:00:00+08:00"}],
+        }
+        for d in range(4, 9)
+    ]
+    p = compile_doc(doc)
+    ptr, members, bounds = seeds._time_runs(p, np.arange(5), np.arange(5))
+    assert bounds.tolist() == [0, 1, 2, 3, 4, 5]
+    assert members.tolist() == [0, 1, 2, 3, 4]
