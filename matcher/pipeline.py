@@ -136,13 +136,14 @@ def solve_edges(
     """
     timer = timer if timer is not None else StageTimer()
     name, backend_fn = get_backend(backend)
-    fi = flow_input(p, edges, objective)
-    if p.rules.needs_program:
-        from matcher.solvers.program import tightened
-
-        # A tighter relaxation: a better bound, and a flow optimum closer to keeping the rules.
-        fi = tightened(p, fi)
     with timer("solve"):
+        # Building the network belongs to the stage: at L its int64 endpoints are 560 MB.
+        fi = flow_input(p, edges, objective)
+        if p.rules.needs_program:
+            from matcher.solvers.program import tightened
+
+            # A tighter relaxation: a better bound, and a flow optimum closer to keeping the rules.
+            fi = tightened(p, fi)
         flow = solve_flow(fi, backend_fn, sparsify=sparsify)
     with timer("tie-break"):
         flow_chosen = canonical_selection(
