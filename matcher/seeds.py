@@ -94,7 +94,11 @@ def _join(p: Problem, vols: I64, acts: I64, radius: float, chunk_pairs: int) -> 
 
 
 class _Lazy:
-    """A KD-tree built by the first worker that needs it (building them all first ran on one core)."""
+    """A KD-tree built by the first worker that needs it.
+
+    The runs' trees are built in the workers, alongside the other worker's joins, rather than all
+    up front in the calling thread.
+    """
 
     def __init__(self, build: Callable[[], cKDTree]) -> None:
         self._build: Callable[[], cKDTree] | None = build
