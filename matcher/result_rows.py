@@ -24,6 +24,7 @@ from matcher.problem import Problem
 
 __all__ = [
     "Assignment",
+    "AssignmentRows",
     "Unassigned",
     "Unfilled",
     "assignment_rows",
