@@ -155,17 +155,17 @@ def solve_edges(
             # Published prices must not depend on the backend: the residual shortest-path duals
             # (of the whole network, computed on the last round's edges and checked on the rest).
             u, y = flow_duals(fi, flow_chosen, within=flow.kept)
-    start, busy_end = p.act_start[edges.act], p.act_busy_end[edges.act]
     selection, rules = flow_chosen, None
     if p.rules.needs_program:
         from matcher.solvers.program import solve_rules
 
         with timer("rules"):
+            busy_end = p.act_busy_end[edges.act]
             rules = solve_rules(p, fi, objective.priority, objective.cost, busy_end, flow_chosen)
         selection = rules.chosen
     with timer("overlaps"):
         # Components the rules program settled hold no overlap, so this step leaves them alone.
-        outcome = resolve_overlaps(fi, objective.priority, objective.cost, start, busy_end, selection)
+        outcome = resolve_overlaps(fi, objective.priority, objective.cost, p.act_start, p.act_busy_end, selection)
     with timer("certify"):
         certificate = _certify(
             fi, flow_chosen, u, y, outcome, objective.scale, name, rules is not None and rules.edges > 0
