@@ -24,12 +24,12 @@ maximising the weight is exactly the lexicographic optimum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from matcher.arrays import EDGE_BLOCK
 from matcher.candidates import Edges
 from matcher.errors import CostRangeError, InputIssue
 from matcher.problem import Problem
@@ -54,39 +54,70 @@ _INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, eq=False)
+class _Weights:
+    """What the named terms are computed from: the policy's weights and per-volunteer prices."""
+
+    rank: int
+    unranked: int
+    distance: int
+    skill_surplus: int
+    open_selection: bool
+    #: Per volunteer: the reliability, rating and recent-service terms (None when all are off).
+    per_volunteer: tuple[I64, I64, I64] | None
+
+
+def _named_terms(w: _Weights, edges: Edges, idx: I64 | slice) -> dict[str, I64]:
+    """The six named terms of the edges at ``idx``, as fresh int64 arrays."""
+    vol = edges.vol[idx]
+    rank = edges.rank[idx].astype(np.int64)
+    if w.open_selection:
+        preference = np.zeros(len(rank), dtype=np.int64)
+    else:
+        preference = np.where(rank >= 0, rank * np.int64(w.rank), np.int64(w.unranked))
+    distance = edges.distance_m[idx] * np.int64(w.distance)
+    distance += 500
+    distance //= 1000
+    surplus = edges.surplus[idx] * np.int64(w.skill_surplus)
+    if w.per_volunteer is None:
+        zero = np.zeros(len(rank), dtype=np.int64)
+        reliability, rating, recent = zero, zero, zero
+    else:
+        reliability, rating, recent = (term[vol] for term in w.per_volunteer)
+    return dict(zip(COST_TERMS, (preference, distance, surplus, reliability, rating, recent), strict=True))
+
+
+@dataclass(frozen=True, eq=False)
 class CostTerms:
-    """Per-edge integer cost terms, aligned with the :class:`~matcher.candidates.Edges`."""
+    """Per-edge integer cost terms, aligned with the :class:`~matcher.candidates.Edges`.
 
-    preference: I64
-    distance: I64
-    skill_surplus: I64
-    reliability: I64
-    rating: I64
-    recent_service: I64
+    Only ``total`` is stored: the six named terms are cheap formulas of the edge columns, so
+    they are computed for the edges asked about (:meth:`term`, :meth:`breakdown`) rather than
+    kept for every edge (840 MB of int64 at 35M edges, for the few thousand edges a result
+    shows).
+    """
 
-    @cached_property
-    def total(self) -> I64:
-        """The pair cost the objective's second level minimises (computed once, read-only)."""
-        total: I64 = self.preference.copy()
-        for name in COST_TERMS[1:]:
-            total += self.term(name)  # in place: each temporary is a fresh 280 MB at L
-        total.flags.writeable = False
-        return total
+    total: I64
+    edges: Edges
+    weights: _Weights
 
-    def term(self, name: str) -> I64:
-        """The array of one named term."""
+    def term(self, name: str, idx: I64 | None = None) -> I64:
+        """One named term, of the edges at ``idx`` (default: every edge)."""
         if name not in COST_TERMS:
             raise KeyError(name)
-        arr: I64 = getattr(self, name)
-        return arr
+        return _named_terms(self.weights, self.edges, slice(None) if idx is None else idx)[name]
+
+    def terms_at(self, idx: I64) -> dict[str, I64]:
+        """Every named term of the edges at ``idx``."""
+        return _named_terms(self.weights, self.edges, idx)
 
     def select(self, keep: npt.NDArray[np.bool_]) -> CostTerms:
         """The terms of the edges where ``keep`` is True (see :meth:`Edges.select`)."""
-        return replace(self, **{name: self.term(name)[keep] for name in COST_TERMS})
+        return CostTerms(total=self.total[keep], edges=self.edges.select(keep), weights=self.weights)
 
     def breakdown(self, edge: int) -> dict[str, int]:
         """The named terms of one edge."""
-        return {name: int(self.term(name)[edge]) for name in COST_TERMS}
+        terms = self.terms_at(np.array([edge], dtype=np.int64))
+        return {name: int(values[0]) for name, values in terms.items()}
 
 
 def pair_costs(p: Problem, edges: Edges) -> CostTerms:
@@ -98,34 +129,37 @@ def pair_costs(p: Problem, edges: Edges) -> CostTerms:
     0
     """
     w = p.policy.weights
-    if p.policy.selection == "open":
-        preference = np.zeros(len(edges), dtype=np.int64)
-    else:
-        preference = np.where(edges.rank >= 0, edges.rank.astype(np.int64) * w.rank, np.int64(w.unranked))
-    distance = edges.distance_m * np.int64(w.distance)
-    distance += 500
-    distance //= 1000
-    surplus = edges.surplus * np.int64(w.skill_surplus)
-    # A read-only zero-stride view: a term the policy leaves off costs no memory (280 MB at L).
-    zero: I64 = np.broadcast_to(np.zeros(1, dtype=np.int64), (len(edges),))
-    reliability, rating, recent = zero, zero, zero
+    per_volunteer = None
     if w.reliability or w.rating or w.recent_service:
         from matcher.reliability import volunteer_scores
 
         scores = volunteer_scores(p)
         risk = 1_000_000 - scores.show_micro
         deficit = (5_000_000 - scores.rating_micro) // 4
-        reliability = ((risk * np.int64(w.reliability) + 500_000) // 1_000_000)[edges.vol]
-        rating = ((deficit * np.int64(w.rating) + 500_000) // 1_000_000)[edges.vol]
-        recent = (scores.recent * np.int64(w.recent_service))[edges.vol]
-    return CostTerms(
-        preference=preference.astype(np.int64, copy=False),
-        distance=distance,
-        skill_surplus=surplus,
-        reliability=reliability,
-        rating=rating,
-        recent_service=recent,
+        per_volunteer = (
+            (risk * np.int64(w.reliability) + 500_000) // 1_000_000,
+            (deficit * np.int64(w.rating) + 500_000) // 1_000_000,
+            scores.recent * np.int64(w.recent_service),
+        )
+    weights = _Weights(
+        rank=w.rank,
+        unranked=w.unranked,
+        distance=w.distance,
+        skill_surplus=w.skill_surplus,
+        open_selection=p.policy.selection == "open",
+        per_volunteer=per_volunteer,
     )
+    # In blocks: whole-length temporaries of every term were ~2 GB of fresh memory at 35M edges.
+    total = np.empty(len(edges), dtype=np.int64)
+    for lo in range(0, len(edges), EDGE_BLOCK):
+        block = slice(lo, lo + EDGE_BLOCK)
+        terms = iter(_named_terms(weights, edges, block).values())
+        part = next(terms)
+        for term in terms:
+            part += term
+        total[block] = part
+    total.flags.writeable = False
+    return CostTerms(total=total, edges=edges, weights=weights)
 
 
 @dataclass(frozen=True, eq=False)

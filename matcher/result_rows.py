@@ -129,7 +129,7 @@ def assignment_rows(p: Problem, edges: Edges, costs: CostTerms, chosen: Mask, ro
         volunteer_id=list(map(p.volunteer_ids.__getitem__, edges.vol[idx].tolist())),
         activity_id=list(map(p.activity_ids.__getitem__, edges.act[idx].tolist())),
         cost=costs.total[idx].tolist(),
-        terms=[costs.term(name)[idx].tolist() for name in COST_TERMS],
+        terms=[values.tolist() for values in costs.terms_at(idx).values()],
         distance_km=[d if near else None for d, near in zip(km, in_person.tolist(), strict=True)],
         preference_rank=[r + 1 if r >= 0 else None for r in rank.tolist()],
         role=[role_name[r] if r >= 0 else None for r in role_of],
