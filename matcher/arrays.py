@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EDGE_BLOCK", "renumber", "sorted_lookup"]
+__all__ = ["EDGE_BLOCK", "Ids", "renumber", "sorted_lookup"]
 
 I64 = npt.NDArray[np.int64]
+#: Node numbers of any signed integer width (the flow network's endpoints are int32).
+Ids = npt.NDArray[np.signedinteger[Any]]
 B = npt.NDArray[np.bool_]
 
 #: Edges a whole-edge pass (certificate check, tie-break classification) takes at a time. Its
@@ -31,7 +35,7 @@ def sorted_lookup(keys: I64, query: I64) -> tuple[I64, B]:
     return pos, found
 
 
-def renumber(index: I64, n: int) -> tuple[I64, I64]:
+def renumber(index: Ids, n: int) -> tuple[I64, I64]:
     """``np.unique(index, return_inverse=True)`` for indexes in ``[0, n)``, in linear time.
 
     The sort inside ``np.unique`` took seconds on the millions of tight edges of a 300k pool.

@@ -52,8 +52,8 @@ def flow_input(p: Problem, edges: Edges, objective: Objective) -> FlowInput:
     return FlowInput(
         left_cap=p.vol_max_activities,
         right_cap=p.act_capacity,
-        tail=edges.vol.astype(np.int64),
-        head=edges.act.astype(np.int64),
+        tail=edges.vol,
+        head=edges.act,
         weight=objective.weight,
         left_step=np.full(p.n_volunteers, step, dtype=np.int64) if step else None,
     )
@@ -137,7 +137,7 @@ def solve_edges(
     timer = timer if timer is not None else StageTimer()
     name, backend_fn = get_backend(backend)
     with timer("solve"):
-        # Building the network belongs to the stage: at L its int64 endpoints are 560 MB.
+        # Building the network belongs to the stage (its endpoints are the edges' own int32 columns).
         fi = flow_input(p, edges, objective)
         if p.rules.needs_program:
             from matcher.solvers.program import tightened

@@ -9,6 +9,8 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from matcher.arrays import Ids
+
 __all__ = ["FLOAT_EXACT", "Backend", "FlowInput"]
 
 I64 = npt.NDArray[np.int64]
@@ -23,17 +25,27 @@ class FlowInput:
     """A maximum-weight b-matching: choose edges so that no node exceeds its capacity.
 
     ``tail[e]`` (a volunteer, ``0 <= tail < len(left_cap)``) and ``head[e]`` (an activity) name
-    edge ``e``; ``weight[e] > 0`` is maximised; every edge carries at most one unit.
+    edge ``e``; ``weight[e] > 0`` is maximised; every edge carries at most one unit. Endpoints
+    are held as int32 (converted if given wider): the candidate edges' own columns serve
+    without a copy, where int64 endpoints were 560 MB at 35M edges.
     ``left_step`` (optional) makes load convex: the ``k``-th edge chosen at left node ``v`` costs
     ``(k - 1) * left_step[v]`` extra, so the objective is ``sum(weight[chosen]) - load_penalty``.
     """
 
     left_cap: I64
     right_cap: I64
-    tail: I64
-    head: I64
+    tail: Ids
+    head: Ids
     weight: I64
     left_step: I64 | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.left_cap) >= 2**31 or len(self.right_cap) >= 2**31:
+            raise ValueError("more than 2**31 nodes on one side")
+        for name in ("tail", "head"):
+            ends = getattr(self, name)
+            if ends.dtype != np.int32:
+                object.__setattr__(self, name, np.ascontiguousarray(ends, dtype=np.int32))
 
     def load_penalty(self, chosen: Mask) -> int:
         """The convex load cost of a selection, exactly (0 without ``left_step``)."""

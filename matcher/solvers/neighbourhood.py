@@ -84,7 +84,7 @@ def improve(
     z = start[full.z_cols]
     role[full.z_edge[z]] = full.z_role[z]
     del full, start
-    vol, act = fi.tail[edges], fi.head[edges]
+    vol, act = fi.tail[edges].astype(np.int64), fi.head[edges].astype(np.int64)
     ruled = np.unique(act[p.rules.act_needs_program[act]])
     # Where the repair lost most against the flow optimum first: with little time, that pays most.
     lost = np.bincount(act[current], minlength=p.n_activities) - np.bincount(act[x], minlength=p.n_activities)

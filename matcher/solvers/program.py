@@ -209,7 +209,7 @@ def tightened(p: Problem, fi: FlowInput) -> FlowInput:
     eligible ones fit in it.
     """
     rules = p.rules
-    vol, act = fi.tail, fi.head
+    vol, act = fi.tail.astype(np.int64), fi.head.astype(np.int64)
     right = fi.right_cap.copy()
     eligible = np.bincount(act, minlength=p.n_activities)
     right[eligible < rules.act_min_volunteers] = 0

@@ -216,7 +216,7 @@ def _refill(p: Problem, fi: FlowInput, vol: I64, act: I64, ends: I64, x: Mask, w
 def repair(p: Problem, fi: FlowInput, model: RulesModel, busy_end: I64, current: Mask) -> F64:
     """A full starting column vector for ``model`` (0/1 values) that keeps every rule."""
     n_x = len(model.edges)
-    vol, act = fi.tail[model.edges], fi.head[model.edges]
+    vol, act = fi.tail[model.edges].astype(np.int64), fi.head[model.edges].astype(np.int64)
     weight = model.weight[:n_x]
     ends = busy_end[model.edges]
     x = current.copy() & (model.col_upper[:n_x] > 0.5)

@@ -41,7 +41,7 @@ Mask = npt.NDArray[np.bool_]
 def component_edges(p: Problem, fi: FlowInput) -> I64:
     """Edges of the connected components that hold an activity or a volunteer with a rule."""
     rules = p.rules
-    vol, act = fi.tail, fi.head
+    vol, act = fi.tail.astype(np.int64), fi.head.astype(np.int64)
     touched = rules.act_needs_program[act] | rules.vol_needs_program[vol]
     if not touched.any():
         return np.zeros(0, dtype=np.int64)
@@ -127,7 +127,7 @@ def build_model(
 ) -> RulesModel:
     """The program over ``edges`` (whole components), with clique rows for the ``lazy`` volunteers."""
     rules = p.rules
-    vol, act = fi.tail[edges], fi.head[edges]
+    vol, act = fi.tail[edges].astype(np.int64), fi.head[edges].astype(np.int64)
     n_x = len(edges)
     local = np.arange(n_x, dtype=np.int64)
     vols, v_row = np.unique(vol, return_inverse=True)
