@@ -93,10 +93,10 @@ def _check(
     pref_ptr: I64,
     pref_act: I32,
     pref_rank: I32,
-) -> tuple[B, I64, I32]:  # pragma: no cover - compiled
+) -> tuple[B, I32, I32]:  # pragma: no cover - compiled
     n = len(vol)
     keep = np.zeros(n, dtype=np.bool_)
-    surplus = np.zeros(n, dtype=np.int64)
+    surplus = np.zeros(n, dtype=np.int32)
     rank = np.full(n, -1, dtype=np.int32)
     for i in range(n):
         v, a = vol[i], act[i]
@@ -136,7 +136,7 @@ def _check(
     return keep, surplus, rank
 
 
-def check_pairs(p: Problem, vol: I64, act: I64) -> tuple[B, I64, I32]:
+def check_pairs(p: Problem, vol: I64, act: I64) -> tuple[B, I32, I32]:
     """Rules 1, 2, 5 and 6 on pairs, with each kept pair's skill surplus and preference rank.
 
     Returns ``(keep, surplus, rank)``: ``keep`` is :func:`~matcher.candidates.skill_check`,
@@ -186,11 +186,11 @@ def vol_order(vol: I64, n_volunteers: int) -> I64:
     return counting_order(vol, n_volunteers, np.arange(len(vol), dtype=np.int64))
 
 
-Pairs = tuple[I32, I32, I64, I32, I64]
+Pairs = tuple[I32, I32, I32, I32, I32]
 
 
 @njit(cache=True, nogil=True)
-def _scatter(cursor: I64, part: Pairs, act: I32, surplus: I64, rank: I32, dist: I64) -> None:  # pragma: no cover
+def _scatter(cursor: I64, part: Pairs, act: I32, surplus: I32, rank: I32, dist: I32) -> None:  # pragma: no cover
     # Each volunteer's next free slot is cursor[v]: pairs keep their order within a volunteer.
     vol, p_act, p_surplus, p_rank, p_dist = part
     for i in range(len(vol)):
@@ -203,7 +203,7 @@ def _scatter(cursor: I64, part: Pairs, act: I32, surplus: I64, rank: I32, dist: 
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _permute(values: I64 | I32, order: I64, buffer: I64 | I32, lo: int, n: int) -> None:  # pragma: no cover
+def _permute(values: I32, order: I64, buffer: I32, lo: int, n: int) -> None:  # pragma: no cover
     """``values[lo:lo+n] = values[order[:n]]``, through ``buffer``."""
     for k in range(n):
         buffer[k] = values[order[k]]
@@ -212,13 +212,12 @@ def _permute(values: I64 | I32, order: I64, buffer: I64 | I32, lo: int, n: int) 
 
 @njit(cache=True, nogil=True)
 def _sort_segments(
-    ptr: I64, first: int, last: int, act: I32, surplus: I64, rank: I32, dist: I64
+    ptr: I64, first: int, last: int, act: I32, surplus: I32, rank: I32, dist: I32
 ) -> None:  # pragma: no cover - compiled
     longest = 0
     for v in range(first, last):
         longest = max(longest, ptr[v + 1] - ptr[v])
     keys = np.empty(longest, dtype=np.int64)
-    wide = np.empty(longest, dtype=np.int64)
     narrow = np.empty(longest, dtype=np.int32)
     for v in range(first, last):
         lo, hi = ptr[v], ptr[v + 1]
@@ -238,8 +237,8 @@ def _sort_segments(
             keys[k] = keys[k] % n + lo
         _permute(act, keys, narrow, lo, n)
         _permute(rank, keys, narrow, lo, n)
-        _permute(surplus, keys, wide, lo, n)
-        _permute(dist, keys, wide, lo, n)
+        _permute(surplus, keys, narrow, lo, n)
+        _permute(dist, keys, narrow, lo, n)
 
 
 def merge_pairs(parts: list[Pairs], n_volunteers: int, workers: int = 1) -> Pairs:
@@ -251,8 +250,8 @@ def merge_pairs(parts: list[Pairs], n_volunteers: int, workers: int = 1) -> Pair
     ~1 GB of fresh memory each at 35M pairs. The result equals a stable ``np.lexsort((act, vol))``
     of the concatenation.
 
-    >>> parts = [(np.array([1, 0], np.int32), np.array([2, 1], np.int32), np.array([5, 6]),
-    ...           np.array([0, -1], np.int32), np.array([7, 8]))]
+    >>> parts = [(np.array([1, 0], np.int32), np.array([2, 1], np.int32), np.array([5, 6], np.int32),
+    ...           np.array([0, -1], np.int32), np.array([7, 8], np.int32))]
     >>> [x.tolist() for x in merge_pairs(parts, 2)]
     [[0, 1], [1, 2], [6, 5], [-1, 0], [8, 7]]
     """
@@ -263,9 +262,9 @@ def merge_pairs(parts: list[Pairs], n_volunteers: int, workers: int = 1) -> Pair
     np.cumsum(counts, out=ptr[1:])
     n = int(ptr[-1])
     act = np.empty(n, dtype=np.int32)
-    surplus = np.empty(n, dtype=np.int64)
+    surplus = np.empty(n, dtype=np.int32)
     rank = np.empty(n, dtype=np.int32)
-    dist = np.empty(n, dtype=np.int64)
+    dist = np.empty(n, dtype=np.int32)
     cursor = ptr[:-1].copy()
     while parts:
         _scatter(cursor, parts.pop(0), act, surplus, rank, dist)
