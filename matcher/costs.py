@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from matcher.arrays import EDGE_BLOCK
+from matcher.arrays import EDGE_BLOCK, Ids
 from matcher.candidates import Edges
 from matcher.errors import CostRangeError, InputIssue
 from matcher.problem import Problem
@@ -164,12 +164,16 @@ def pair_costs(p: Problem, edges: Edges) -> CostTerms:
 
 @dataclass(frozen=True, eq=False)
 class Objective:
-    """The combined integer weight of every edge: ``priority * scale - cost`` (maximised)."""
+    """The combined integer weight of every edge: ``priority * scale - cost`` (maximised).
+
+    ``priority`` may be a narrow integer type (activity priorities fit 16 bits); sums of it are
+    taken in int64 or wider.
+    """
 
     scale: int
     weight: I64
     cost: I64
-    priority: I64
+    priority: Ids
 
     def decode(self, chosen: npt.NDArray[np.bool_]) -> tuple[int, int]:
         """Return ``(priority_filled, total_cost)`` of a selection of edges, in exact integers."""
@@ -215,7 +219,9 @@ def objective_weights(p: Problem, edges: Edges, costs: CostTerms, *, node_factor
     exceeding it raises :class:`~matcher.errors.CostRangeError`.
     """
     cost = costs.total
-    priority = p.act_priority[edges.act]
+    # Priorities are 1..1000 (the model's bound): 2 bytes per edge where int64 took 280 MB at L.
+    narrow = p.act_priority.max(initial=0) < 2**15
+    priority = (p.act_priority.astype(np.int16) if narrow else p.act_priority)[edges.act]
     flow = max_flow_bound(p, edges)
     c_max = int(cost.max()) if len(cost) else 0
     scale = flow * c_max + load_bound(p, edges) + 1
@@ -226,7 +232,7 @@ def objective_weights(p: Problem, edges: Edges, costs: CostTerms, *, node_factor
     return level_weights(priority, cost, scale, flow, node_factor, message)
 
 
-def level_weights(upper: I64, lower: I64, scale: int, flow: int, node_factor: int, message: str) -> Objective:
+def level_weights(upper: Ids, lower: I64, scale: int, flow: int, node_factor: int, message: str) -> Objective:
     """Fold two objective levels into one weight per edge, ``upper * scale - lower``, range-checked.
 
     ``scale`` must exceed the spread of ``lower`` over feasible solutions (the caller's proof);
