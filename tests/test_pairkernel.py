@@ -83,11 +83,11 @@ def test_merge_pairs_is_a_stable_lexsort_of_the_groups(groups: list[list[tuple[i
     # Repeated pairs are allowed here (the generator never makes them) to pin the stable order.
     def part(rows: list[tuple[int, int, int]]) -> tuple[np.ndarray, ...]:
         v, a, x = (np.array([r[k] for r in rows], dtype=np.int64) for k in range(3))
-        return v.astype(np.int32), a.astype(np.int32), x * 10, x.astype(np.int32), x * 100 + v
+        return tuple(c.astype(np.int32) for c in (v, a, x * 10, x, x * 100 + v))
 
     parts = [part(rows) for rows in groups]
     whole = [np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64) for k in range(5)]
     order = np.lexsort((whole[1], whole[0]))
     merged = merge_pairs(list(parts), 7, workers)
     assert [m.tolist() for m in merged] == [w[order].tolist() for w in whole]
-    assert [m.dtype for m in merged] == [np.int32, np.int32, np.int64, np.int32, np.int64]
+    assert [m.dtype for m in merged] == [np.int32] * 5
