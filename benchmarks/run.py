@@ -434,11 +434,14 @@ def pool(args: argparse.Namespace) -> Path:
     return path
 
 
+# The child reports its own peak: VmHWM is its address space's high-water mark. ru_maxrss would
+# not do on Linux, where exec carries over the parent's (the benchmark process's) peak.
 _CLI = (
-    "import resource, sys\n"
+    "import sys\n"
     "from matcher.cli import main\n"
     "code = main(sys.argv[1:])\n"
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "with open('/proc/self/status') as f:\n"
+    "    print(next(line.split()[1] for line in f if line.startswith('VmHWM:')), file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 
