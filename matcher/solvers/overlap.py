@@ -24,6 +24,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from matcher.arrays import Ids
 from matcher.errors import SolverError
 from matcher.solvers.base import FLOAT_EXACT, FlowInput
 
@@ -239,7 +240,7 @@ def _solve_round(
 
 
 def resolve_overlaps(
-    fi: FlowInput, priority: I64, cost: I64, act_start: I64, act_end: I64, chosen: Mask
+    fi: FlowInput, priority: Ids, cost: I64, act_start: I64, act_end: I64, chosen: Mask
 ) -> OverlapOutcome:
     """Make ``chosen`` (an optimum of ``fi``) exactly optimal under the no-overlap rule.
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.arrays import Ids
 from matcher.candidates import role_options
 from matcher.errors import SolverError
 from matcher.problem import Problem
@@ -289,7 +290,7 @@ def settle(
         current = local
 
 
-def solve_rules(p: Problem, fi: FlowInput, priority: I64, cost: I64, busy_end: I64, chosen: Mask) -> RulesOutcome:
+def solve_rules(p: Problem, fi: FlowInput, priority: Ids, cost: I64, busy_end: I64, chosen: Mask) -> RulesOutcome:
     """Make ``chosen`` (the flow optimum without the rules) optimal under the menu rules.
 
     ``priority``/``cost`` are the objective levels behind ``fi.weight``; ``busy_end`` is each
