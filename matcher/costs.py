@@ -32,6 +32,7 @@ import numpy.typing as npt
 from matcher.arrays import EDGE_BLOCK, Ids
 from matcher.candidates import Edges
 from matcher.errors import CostRangeError, InputIssue
+from matcher.models import Weights
 from matcher.problem import Problem
 
 __all__ = [
@@ -54,23 +55,21 @@ _INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, eq=False)
-class _Weights:
+class _Pricing:
     """What the named terms are computed from: the policy's weights and per-volunteer prices."""
 
-    rank: int
-    unranked: int
-    distance: int
-    skill_surplus: int
+    weights: Weights
     open_selection: bool
     #: Per volunteer: the reliability, rating and recent-service terms (None when all are off).
     per_volunteer: tuple[I64, I64, I64] | None
 
 
-def _named_terms(w: _Weights, edges: Edges, idx: I64 | slice) -> dict[str, I64]:
+def _named_terms(pricing: _Pricing, edges: Edges, idx: I64 | slice) -> dict[str, I64]:
     """The six named terms of the edges at ``idx``, as fresh int64 arrays."""
     vol = edges.vol[idx]
     rank = edges.rank[idx].astype(np.int64)
-    if w.open_selection:
+    w = pricing.weights
+    if pricing.open_selection:
         preference = np.zeros(len(rank), dtype=np.int64)
     else:
         preference = np.where(rank >= 0, rank * np.int64(w.rank), np.int64(w.unranked))
@@ -78,11 +77,11 @@ def _named_terms(w: _Weights, edges: Edges, idx: I64 | slice) -> dict[str, I64]:
     distance += 500
     distance //= 1000
     surplus = edges.surplus[idx] * np.int64(w.skill_surplus)
-    if w.per_volunteer is None:
+    if pricing.per_volunteer is None:
         zero = np.zeros(len(rank), dtype=np.int64)
         reliability, rating, recent = zero, zero, zero
     else:
-        reliability, rating, recent = (term[vol] for term in w.per_volunteer)
+        reliability, rating, recent = (term[vol] for term in pricing.per_volunteer)
     return dict(zip(COST_TERMS, (preference, distance, surplus, reliability, rating, recent), strict=True))
 
 
@@ -98,21 +97,21 @@ class CostTerms:
 
     total: I64
     edges: Edges
-    weights: _Weights
+    pricing: _Pricing
 
     def term(self, name: str, idx: I64 | None = None) -> I64:
         """One named term, of the edges at ``idx`` (default: every edge)."""
         if name not in COST_TERMS:
             raise KeyError(name)
-        return _named_terms(self.weights, self.edges, slice(None) if idx is None else idx)[name]
+        return _named_terms(self.pricing, self.edges, slice(None) if idx is None else idx)[name]
 
     def terms_at(self, idx: I64) -> dict[str, I64]:
         """Every named term of the edges at ``idx``."""
-        return _named_terms(self.weights, self.edges, idx)
+        return _named_terms(self.pricing, self.edges, idx)
 
     def select(self, keep: npt.NDArray[np.bool_]) -> CostTerms:
         """The terms of the edges where ``keep`` is True (see :meth:`Edges.select`)."""
-        return CostTerms(total=self.total[keep], edges=self.edges.select(keep), weights=self.weights)
+        return CostTerms(total=self.total[keep], edges=self.edges.select(keep), pricing=self.pricing)
 
     def breakdown(self, edge: int) -> dict[str, int]:
         """The named terms of one edge."""
@@ -141,25 +140,18 @@ def pair_costs(p: Problem, edges: Edges) -> CostTerms:
             (deficit * np.int64(w.rating) + 500_000) // 1_000_000,
             scores.recent * np.int64(w.recent_service),
         )
-    weights = _Weights(
-        rank=w.rank,
-        unranked=w.unranked,
-        distance=w.distance,
-        skill_surplus=w.skill_surplus,
-        open_selection=p.policy.selection == "open",
-        per_volunteer=per_volunteer,
-    )
+    pricing = _Pricing(w, p.policy.selection == "open", per_volunteer)
     # In blocks: whole-length temporaries of every term were ~2 GB of fresh memory at 35M edges.
     total = np.empty(len(edges), dtype=np.int64)
     for lo in range(0, len(edges), EDGE_BLOCK):
         block = slice(lo, lo + EDGE_BLOCK)
-        terms = iter(_named_terms(weights, edges, block).values())
+        terms = iter(_named_terms(pricing, edges, block).values())
         part = next(terms)
         for term in terms:
             part += term
         total[block] = part
     total.flags.writeable = False
-    return CostTerms(total=total, edges=edges, weights=weights)
+    return CostTerms(total=total, edges=edges, pricing=pricing)
 
 
 @dataclass(frozen=True, eq=False)
