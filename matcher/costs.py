@@ -66,7 +66,6 @@ class _Pricing:
 
 def _named_terms(pricing: _Pricing, edges: Edges, idx: I64 | slice) -> dict[str, I64]:
     """The six named terms of the edges at ``idx``, as fresh int64 arrays."""
-    vol = edges.vol[idx]
     rank = edges.rank[idx].astype(np.int64)
     w = pricing.weights
     if pricing.open_selection:
@@ -81,6 +80,7 @@ def _named_terms(pricing: _Pricing, edges: Edges, idx: I64 | slice) -> dict[str,
         zero = np.zeros(len(rank), dtype=np.int64)
         reliability, rating, recent = zero, zero, zero
     else:
+        vol = edges.vol[idx]
         reliability, rating, recent = (term[vol] for term in pricing.per_volunteer)
     return dict(zip(COST_TERMS, (preference, distance, surplus, reliability, rating, recent), strict=True))
 
