@@ -6,6 +6,7 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,17 +78,32 @@ def test_check_pairs_on_a_hand_checked_menu() -> None:
 _PART = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4), st.integers(-3, 3)), max_size=25)
 
 
-@settings(max_examples=200)
-@given(st.lists(_PART, max_size=5), st.integers(1, 3))
-def test_merge_pairs_is_a_stable_lexsort_of_the_groups(groups: list[list[tuple[int, int, int]]], workers: int) -> None:
-    # Repeated pairs are allowed here (the generator never makes them) to pin the stable order.
+def _parts(groups: list[list[tuple[int, int, int]]]) -> list[tuple[np.ndarray, ...]]:
     def part(rows: list[tuple[int, int, int]]) -> tuple[np.ndarray, ...]:
         v, a, x = (np.array([r[k] for r in rows], dtype=np.int64) for k in range(3))
         return tuple(c.astype(np.int32) for c in (v, a, x * 10, x, x * 100 + v))
 
-    parts = [part(rows) for rows in groups]
+    return [part(rows) for rows in groups]
+
+
+@settings(max_examples=300)
+@given(st.lists(_PART, max_size=5), st.integers(1, 3), st.integers(1, 8))
+def test_merge_pairs_is_a_stable_lexsort_of_the_groups(
+    groups: list[list[tuple[int, int, int]]], workers: int, block: int
+) -> None:
+    # Repeated pairs are allowed here (the generator never makes them) to pin the stable order.
+    # Groups come sorted by volunteer (stably), as candidate generation makes them.
+    parts = [tuple(c[np.argsort(p[0], kind="stable")] for c in p) for p in _parts(groups)]
     whole = [np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64) for k in range(5)]
     order = np.lexsort((whole[1], whole[0]))
-    merged = merge_pairs(list(parts), 7, workers)
+    merged = merge_pairs(list(parts), 7, workers, block)
     assert [m.tolist() for m in merged] == [w[order].tolist() for w in whole]
     assert [m.dtype for m in merged] == [np.int32] * 5
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_merge_pairs_refuses_a_group_out_of_volunteer_order(workers: int) -> None:
+    # Blocks of 1 pair: volunteer 5's pair sits before volunteer 1's, so it lands in a block it is not in.
+    parts = _parts([[(5, 0, 1), (1, 0, 2)], [(0, 1, 0), (3, 2, 0), (6, 0, 0)]])
+    with pytest.raises(ValueError, match="not sorted by volunteer"):
+        merge_pairs(parts, 7, workers, 1)
