@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from matcher.arrays import sorted_lookup
 from matcher.geo import haversine_km
+from matcher.memory import release_free_memory
 from matcher.pairkernel import check_pairs, merge_pairs, vol_order
 from matcher.problem import Problem
 from matcher.seeds import seed_online, seed_spatial, seed_strict
@@ -289,6 +290,8 @@ def candidate_edges(p: Problem, *, chunk_pairs: int = CHUNK_PAIRS, workers: int 
     else:
         parts = [_eligible(p, g) for g in groups]
     vol, act, surplus, rank, distance_m = merge_pairs(parts, p.n_volunteers, workers)
+    del parts
+    release_free_memory()  # the groups' memory, spread over both threads' heaps
     return Edges(
         vol=vol,
         act=act,
