@@ -191,7 +191,9 @@ def flow_duals(
             dist = _residual_distances(sub, chosen[idx], compiled)
             # Each edge left out is unchosen: its residual arc runs volunteer -> activity at
             # -weight, and shortens a path where weight > dist[volunteer] - dist[activity].
-            shorter = violations(fi.tail, fi.head, fi.weight, inside, dist[:n_left], -dist[n_left : n_left + n_right])
+            shorter, _ = violations(
+                fi.tail, fi.head, fi.weight, inside, dist[:n_left], -dist[n_left : n_left + n_right]
+            )
             if len(shorter) == 0:
                 break
             inside[shorter] = True

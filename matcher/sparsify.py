@@ -68,16 +68,16 @@ def best_edges(fi: FlowInput, per_volunteer: int, per_activity: int) -> Mask:
     return _best_per_node(fi, slice(None), fi.weight, per_volunteer, per_activity)
 
 
-def most_violated(fi: FlowInput, violated: I64, u: I64, y: I64, per_activity: int, per_volunteer: int) -> I64:
+def most_violated(fi: FlowInput, violated: I64, gain: I64, per_activity: int, per_volunteer: int) -> I64:
     """The violators a round admits: each activity's and volunteer's worst, a multiple of its capacity.
 
-    ``violated`` are edge ids with ``weight > u[tail] + y[head]``; worst means the largest gain
-    ``weight - u - y`` (ties: canonical edge order). A limit of 0 leaves that side out; with both
+    ``violated`` are edge ids with ``weight > u[tail] + y[head]`` and ``gain`` their excess
+    ``weight - u - y`` (as :func:`~matcher.solvers._kernels.violations` returns them); worst means
+    the largest gain (ties: canonical edge order). A limit of 0 leaves that side out; with both
     0 every violator is admitted. Either way every round admits at least one violator.
     """
     if per_activity <= 0 and per_volunteer <= 0:
         return violated
-    gain = fi.weight[violated] - u[fi.tail[violated]] - y[fi.head[violated]]
     return violated[_best_per_node(fi, violated, gain, per_volunteer, per_activity)]
 
 
@@ -168,10 +168,10 @@ def solve_sparsified(
             canonical = False
         else:
             chosen, u, y, canonical = _solve_kept(fi, keep, backend)
-        violated = violations(fi.tail, fi.head, fi.weight, keep, u, y)
+        violated, gain = violations(fi.tail, fi.head, fi.weight, keep, u, y)
         if len(violated) == 0:
             return FlowSolution(chosen, u, y, rounds, int(keep.sum()), canonical, keep)
-        keep[most_violated(fi, violated, u, y, admit_per_activity, admit_per_volunteer)] = True
+        keep[most_violated(fi, violated, gain, admit_per_activity, admit_per_volunteer)] = True
     chosen, u, y, canonical = _solve_round(fi, backend)
     return FlowSolution(chosen, u, y, 0, len(fi.tail), canonical)
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import matcher
 from matcher.certificate import check_duals, flow_duals, residual_arcs
 from matcher.solvers import FlowInput
-from matcher.solvers._kernels import ShortestPaths, best_within, label_correcting
+from matcher.solvers._kernels import ShortestPaths, best_within, label_correcting, violations
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
 from matcher.sparsify import best_edges, most_violated, solve_flow, solve_sparsified
@@ -139,16 +139,17 @@ def test_a_round_admits_each_nodes_worst_violators_per_unit_of_capacity() -> Non
     # Activity 0 (one place) has three violators, activity 1 (two places) two; volunteer 0 has two.
     fi = two_activities([5, 6, 9, 5, 3])
     u, y = np.zeros(3, dtype=np.int64), np.array([1, 0], dtype=np.int64)
-    violated = np.arange(5)
+    violated, gain = violations(fi.tail, fi.head, fi.weight, np.zeros(5, dtype=bool), u, y)
+    assert violated.tolist() == [0, 1, 2, 3, 4]
     # Activity 0 admits its worst (edge 2, gain 8); activity 1 both of its own (edges 1, 4); each
     # volunteer its worst (edges 1, 2, 3: volunteer 2's gains tie at 4 and 3, so edge 3).
-    assert most_violated(fi, violated, u, y, 1, 1).tolist() == [1, 2, 3, 4]
+    assert most_violated(fi, violated, gain, 1, 1).tolist() == [1, 2, 3, 4]
     # One side only: the activities' worst (2; 1 and 4), or the volunteers' worst (1, 2, 3).
-    assert most_violated(fi, violated, u, y, 1, 0).tolist() == [1, 2, 4]
-    assert most_violated(fi, violated, u, y, 0, 1).tolist() == [1, 2, 3]
-    assert most_violated(fi, violated, u, y, 0, 0).tolist() == [0, 1, 2, 3, 4]
+    assert most_violated(fi, violated, gain, 1, 0).tolist() == [1, 2, 4]
+    assert most_violated(fi, violated, gain, 0, 1).tolist() == [1, 2, 3]
+    assert most_violated(fi, violated, gain, 0, 0).tolist() == [0, 1, 2, 3, 4]
     # Two per place: activity 0 takes edges 2 and (tie at gain 4, earlier edge first) 0.
-    assert most_violated(fi, violated, u, y, 2, 1).tolist() == [0, 1, 2, 3, 4]
+    assert most_violated(fi, violated, gain, 2, 1).tolist() == [0, 1, 2, 3, 4]
 
 
 def test_small_problems_are_not_sparsified_unless_asked() -> None:
