@@ -65,6 +65,20 @@ class Edges:
     def __len__(self) -> int:
         return len(self.vol)
 
+    def span(self, v: int) -> tuple[int, int]:
+        """Positions ``lo, hi`` of volunteer ``v``'s edges, by binary search (edges are sorted by volunteer).
+
+        The query takes the column's dtype: numpy casts the whole int32 column to compare it with
+        int64 keys, 42 ms at 35M edges against 20 µs, on every explanation and recommendation.
+
+        >>> e = Edges(*(np.array(c, dtype=np.int32) for c in ([0, 2, 2], [1, 0, 1], [0] * 3)),
+        ...           np.ones(3, dtype=bool), *(np.zeros(3, dtype=np.int32) for _ in range(2)))
+        >>> e.span(2), e.span(1)
+        ((1, 3), (1, 1))
+        """
+        lo, hi = np.searchsorted(self.vol, np.array([v, v + 1], dtype=self.vol.dtype))
+        return int(lo), int(hi)
+
     def select(self, keep: B) -> Edges:
         """The edges where ``keep`` is True, still sorted."""
         return Edges(

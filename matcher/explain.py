@@ -159,7 +159,7 @@ def _not_assigned(
     a = int(edges.act[e])
     cost = int(result.costs.total[e])
     # Slices of this volunteer's and this activity's edges, not scans of every edge.
-    lo, hi = np.searchsorted(edges.vol, [v, v + 1])
+    lo, hi = edges.span(v)
     own = [int(x) for x in edges.act[lo:hi][result.chosen[lo:hi]].tolist()]
     busy = p.act_busy_end
     overlapping = [b for b in own if p.act_start[b] < busy[a] and p.act_start[a] < busy[b]]
@@ -256,16 +256,16 @@ def explain_volunteer(
     """
     p, edges = result.problem, result.edges
     v = p.volunteer_row(volunteer_id)
-    lo, hi = np.searchsorted(edges.vol, [v, v + 1])
+    lo, hi = edges.span(v)
     chosen_acts = edges.act[lo:hi][result.chosen[lo:hi]].astype(np.int64)
     wanted = set(p.pref_act[p.pref_ptr[v] : p.pref_ptr[v + 1]].tolist()) | set(chosen_acts.tolist())
     if len(chosen_acts) == 0:
-        wanted |= set(_closest_activities(result, v, int(lo), int(hi)).tolist())
+        wanted |= set(_closest_activities(result, v, lo, hi).tolist())
     for aid in activity_ids or ():
         wanted.add(p.activity_row(aid))
     acts = np.array(sorted(wanted), dtype=np.int64)
     d = diagnose(p, np.full(len(acts), v, dtype=np.int64), acts)
-    edge_of = dict(zip(edges.act[lo:hi].tolist(), range(int(lo), int(hi)), strict=True))
+    edge_of = dict(zip(edges.act[lo:hi].tolist(), range(lo, hi), strict=True))
     unused = np.array([edge_of[a] for a in acts.tolist() if a in edge_of and not result.chosen[edge_of[a]]])
     gaps, exact = _improvement_gaps(result, v, unused.astype(np.int64)) if len(unused) else (None, False)
     gap_of = dict(zip(unused.tolist(), gaps.tolist(), strict=True)) if gaps is not None else {}

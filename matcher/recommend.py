@@ -109,7 +109,7 @@ def recommend_activities(result: MatchResult, volunteer_id: str, k: int = 10) ->
     """
     p, edges, index = result.problem, result.edges, result.recommend_index
     v = p.volunteer_row(volunteer_id)
-    lo, hi = np.searchsorted(edges.vol, [v, v + 1])
+    lo, hi = edges.span(v)
     mine = np.arange(lo, hi, dtype=np.int64)
     acts = edges.act[mine].astype(np.int64)
     keep = mine[(index.filled[acts] < p.act_capacity[acts]) & ~result.chosen[mine] & ~index.clash[mine]]
