@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.solvers._kernels import counting_order
 from matcher.solvers.overlap import clashes_with_chosen
 
 if TYPE_CHECKING:
@@ -61,12 +62,14 @@ class RecommendIndex:
     def build(cls, result: MatchResult) -> RecommendIndex:
         """Index ``result`` (linear in the number of edges)."""
         p, edges = result.problem, result.edges
-        by_act = np.argsort(edges.act, kind="stable").astype(np.int64)
-        act_ptr = np.searchsorted(edges.act[by_act], np.arange(p.n_activities + 1)).astype(np.int64)
+        # Counting sort by activity: a stable comparison sort of 35M int32 ids took 3.5 s.
+        by_act = counting_order(edges.act, p.n_activities, np.arange(len(edges), dtype=np.int64))
+        act_ptr = np.zeros(p.n_activities + 1, dtype=np.int64)
+        np.cumsum(np.bincount(edges.act, minlength=p.n_activities), out=act_ptr[1:])
         load = np.bincount(edges.vol[result.chosen], minlength=p.n_volunteers).astype(np.int64)
         filled = np.bincount(edges.act[result.chosen], minlength=p.n_activities).astype(np.int64)
         start, end = p.act_start[edges.act], p.act_busy_end[edges.act]
-        clash = clashes_with_chosen(edges.vol.astype(np.int64), start, end, result.chosen)
+        clash = clashes_with_chosen(edges.vol, start, end, result.chosen)
         free = ~result.chosen & (load[edges.vol] < p.vol_max_activities[edges.vol]) & ~clash
         return cls(by_act, act_ptr, load, filled, clash, free)
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import matcher
 from matcher.cli import main
 from matcher.report import gini
+from matcher.solvers.overlap import clashes_with_chosen
 from tests.helpers import solve_doc
 from tests.strategies import problems
 
@@ -127,3 +128,23 @@ def test_recommendations_are_exactly_the_open_eligible_pairs_best_first(doc: dic
         )
         got_v = [(r.cost, p.volunteer_index[r.id]) for r in result.recommend_volunteers(aid, k)]
         assert got_v == expected_v[:k]
+
+
+_EDGE = st.tuples(st.integers(0, 4), st.integers(0, 20), st.integers(1, 6), st.booleans())
+
+
+@settings(max_examples=300)
+@given(st.lists(_EDGE, max_size=30))
+def test_clashes_with_chosen_is_a_pairwise_overlap_check(rows: list[tuple[int, int, int, bool]]) -> None:
+    # Edges grouped by volunteer; each (start, length) interval against every chosen one of the same volunteer.
+    rows = sorted(rows, key=lambda r: r[0])
+    vol = np.array([r[0] for r in rows], dtype=np.int32)
+    start = np.array([r[1] for r in rows], dtype=np.int64)
+    end = start + np.array([r[2] for r in rows], dtype=np.int64)
+    chosen = np.array([r[3] for r in rows], dtype=bool)
+    expected = [
+        any(chosen[h] and vol[h] == vol[e] and start[h] < end[e] and start[e] < end[h] for h in range(len(rows)))
+        for e in range(len(rows))
+    ]
+    assert clashes_with_chosen(vol, start, end, chosen).tolist() == expected
+    assert clashes_with_chosen(vol.astype(np.int64), start, end, chosen).tolist() == expected
