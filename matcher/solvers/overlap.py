@@ -81,7 +81,7 @@ def clashes_with_chosen(vol: Ids, start: I64, end: I64, chosen: Mask) -> Mask:
 
     ``vol`` must be sorted (edges grouped by volunteer); a chosen edge overlaps itself. One
     compiled pass over each volunteer's edges: the vectorised form took one pass per held
-    assignment with edge-length temporaries each (4.5 s at 35M edges, against 0.1 s).
+    assignment with edge-length temporaries each (4.5 s at 35M edges).
     """
     clash = np.zeros(len(vol), dtype=bool)
     _clashes(vol, start, end, chosen, clash)
