@@ -221,11 +221,13 @@ def _sort_segment(
     for k in range(m):
         keys[k] = np.int64(act[lo + k]) * m + k
     keys[:m].sort()
+    for k in range(m):
+        keys[k] = keys[k] % m + lo
     i, j, n = 0, cut, 0
     while i < m or j < hi:
         # Ties go to the prefix: it came first.
-        if j >= hi or (i < m and act[lo + keys[i] % m] <= act[j]):
-            order[n] = lo + keys[i] % m
+        if j >= hi or (i < m and act[keys[i]] <= act[j]):
+            order[n] = keys[i]
             i += 1
         else:
             order[n] = j
