@@ -97,3 +97,25 @@ def test_resumed_solves_stay_optimal_as_edges_are_added(fi: FlowInput, closed: b
         assert check_duals(sub, chosen[keep], u, y).proves_optimal
     with pytest.raises(ValueError, match="only add edges"):
         resumed.solve(np.zeros(len(fi.tail), dtype=bool))
+
+
+def test_a_freed_volunteer_is_repriced_by_moving_another_place() -> None:
+    # Round 1: volunteer 0 takes A (10) and volunteer 1 takes B (4), so volunteer 0 is priced
+    # (it is worth more than B's 9 to A). Round 2 brings volunteer 2 for A (20): A's place moves
+    # to it, and volunteer 0, left free but priced, must take B from volunteer 1 (9 > 4) rather
+    # than stay out: 20 + 9.
+    fi = FlowInput(
+        left_cap=np.array([1, 1, 1]),
+        right_cap=np.array([1, 1]),
+        tail=np.array([0, 0, 1, 2]),
+        head=np.array([0, 1, 1, 0]),
+        weight=np.array([10, 9, 4, 20]),
+    )
+    resumed = Augmenter(fi)
+    chosen, u, y = resumed.solve(np.array([True, True, True, False]))
+    assert chosen.tolist() == [True, False, True, False]
+    assert u[0] > 0
+    chosen, u, y = resumed.solve(np.ones(4, dtype=bool))
+    assert chosen.tolist() == [False, True, False, True]
+    assert check_duals(fi, chosen, u, y).proves_optimal
+    assert u[1] == 0  # left out, so priced 0

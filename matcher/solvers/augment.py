@@ -24,6 +24,7 @@ from numba import njit
 from matcher.solvers._kernels import heap_pop, heap_push
 from matcher.solvers.base import FlowInput, Mask
 from matcher.solvers.ortools_backend import solve_ortools
+from matcher.solvers.reprice import reprice_free_columns
 
 __all__ = ["Augmenter", "applies", "augment_with_duals", "solve_augment"]
 
@@ -227,62 +228,6 @@ def _insert_rows(
             settled[c] = False
 
 
-@njit(cache=True, nogil=True)
-def _release(
-    rows: I64,
-    group_rows: I64,
-    row_group: I64,
-    col_ptr: I64,
-    col_group: I64,
-    col_cost: I64,
-    u: I64,
-    v: I64,
-    row_col: I64,
-    row_slot: I64,
-    holder: I64,
-    load: I64,
-) -> I64:  # pragma: no cover - compiled
-    """Take ``rows`` out of the assignment, and every row that must follow to keep the invariants.
-
-    A released row frees its volunteer, and a free volunteer must be priced 0: raising its
-    potential to 0 can make its edges from other rows negative, and those rows are released too.
-    Returns every released row (to be inserted again), sorted.
-    """
-    released = np.zeros(len(row_group), dtype=np.bool_)
-    stack = np.empty(len(row_group), dtype=np.int64)
-    size = 0
-    for r in rows:
-        if not released[r]:
-            released[r] = True
-            stack[size] = r
-            size += 1
-    n_out = 0
-    out = np.empty(len(row_group), dtype=np.int64)
-    while size > 0:
-        size -= 1
-        r = stack[size]
-        out[n_out] = r
-        n_out += 1
-        j = row_col[r]
-        row_col[r] = _UNASSIGNED
-        if j < 0:
-            continue
-        holder[row_slot[r]] = -1
-        row_slot[r] = -1
-        load[j] -= 1
-        if v[j] == 0:
-            continue
-        v[j] = 0
-        for e in range(col_ptr[j], col_ptr[j + 1]):
-            g = col_group[e]
-            for h in range(group_rows[g], group_rows[g + 1]):
-                if not released[h] and col_cost[e] - u[h] < 0:
-                    released[h] = True
-                    stack[size] = h
-                    size += 1
-    return np.sort(out[:n_out])
-
-
 def solve_augment(fi: FlowInput) -> Mask:
     """Solve ``fi`` by shortest augmenting paths, or with OR-Tools where :func:`applies` says no."""
     if not applies(fi):
@@ -306,15 +251,16 @@ class Augmenter:
     """Shortest augmenting paths on a growing subset of ``fi``'s edges, each solve resuming the last.
 
     Certified sparsification adds a few thousand violated edges a round, and solving again from
-    scratch redid all ~115k place insertions at L (2-4 s a round). Here a new edge takes out only
-    the places it undercuts (those whose potential it makes infeasible), with every place that must
-    follow them (:func:`_release`); they alone are inserted again. The potentials stay feasible
-    and complementary throughout, so each solve ends optimal for the edges it was given.
+    scratch redid all ~115k place insertions at L (2-4 s a round). Here a new edge unseats only
+    the places it undercuts (those whose potential it makes infeasible); they alone are inserted
+    again, and a volunteer they leave free is repriced by a column-side search
+    (:func:`reprice_free_columns`). The potentials stay feasible and complementary throughout, so
+    each solve ends optimal for the edges it was given.
 
-    In a contested market the places that must follow are many (L: 4.5k undercut places release
-    83k), so a resumed round costs ~70 % of a fresh one. Leaving freed volunteers priced while the
-    places are inserted again, and re-pricing only those still free, releases far fewer, but
-    oscillated at L without settling.
+    Repricing replaced a cascade: setting a freed volunteer's price to 0 at once released every
+    place that price made infeasible, and their volunteers in turn. In a contested market that
+    was most of the market: at XL, 9 new edges released 250k of 378k places (20 s), and a
+    resumed round cost more than a fresh solve.
     """
 
     def __init__(self, fi: FlowInput) -> None:
@@ -349,32 +295,42 @@ class Augmenter:
             raise ValueError("a resumed solve can only add edges")
         idx = np.flatnonzero(keep)
         tail, head, weight = fi.tail[idx].astype(np.int64), fi.head[idx].astype(np.int64), fi.weight[idx]
-        if self.kept is None:
-            todo = np.arange(len(self.row_group), dtype=np.int64)
-        else:
-            todo = self._undercut(keep & ~self.kept, tail, head, weight)
+        todo = np.arange(len(self.row_group), dtype=np.int64) if self.kept is None else self._unseat(keep & ~self.kept)
         self.kept = keep.copy()
         order = np.lexsort((tail, head))
         group_ptr = np.searchsorted(head[order], np.arange(len(fi.right_cap) + 1)).astype(np.int64)
         state = (self.u, self.v, self.row_col, self.row_slot, self.slot_ptr, self.holder, self.load)
-        _insert_rows(
-            group_ptr, self.row_group, tail[order], -weight[order].astype(np.int64), self.col_cap, *state, todo
-        )
+        cost = -weight.astype(np.int64)
+        _insert_rows(group_ptr, self.row_group, tail[order], cost[order], self.col_cap, *state, todo)
+        # Volunteers without capacity are never free to take a place: their price is unconstrained.
+        freed = np.flatnonzero((self.load == 0) & (self.v < 0) & (self.col_cap > 0))
+        if len(freed):
+            by_col = np.argsort(tail, kind="stable")
+            col_ptr = np.searchsorted(tail[by_col], np.arange(len(fi.left_cap) + 1)).astype(np.int64)
+            reprice_free_columns(freed, col_ptr, head[by_col], cost[by_col], self.group_rows, self.row_group, *state)
         return self._selection(idx, tail, head, weight)
 
-    def _undercut(self, new: Mask, tail: I64, head: I64, weight: I64) -> I64:
-        """Release the places a new edge makes infeasible, and those that must follow; return them."""
+    def _unseat(self, new: Mask) -> I64:
+        """Unseat the places a new edge makes infeasible, lowering their potentials; return them.
+
+        A place of activity g is undercut when ``-w - u_place - v_vol < 0`` for a new edge of g.
+        Lowering its potential to the least such ``-w - v_vol`` makes every edge feasible again,
+        but leaves the place's own edge slack, so it leaves its volunteer and is inserted again.
+        The volunteer, free but still priced, is repriced by :func:`reprice_free_columns` unless
+        the insertions take it back.
+        """
         fi = self.fi
         e = np.flatnonzero(new)
-        # A place of activity g is undercut when -w - u_place - v_vol < 0 for a new edge of g.
         threshold = np.full(len(fi.right_cap), _BIG, dtype=np.int64)
         np.minimum.at(threshold, fi.head[e], -fi.weight[e] - self.v[fi.tail[e]])
         undercut = np.flatnonzero(self.u > threshold[self.row_group])
-        by_col = np.argsort(tail, kind="stable")
-        col_ptr = np.searchsorted(tail[by_col], np.arange(len(fi.left_cap) + 1)).astype(np.int64)
-        state = (self.u, self.v, self.row_col, self.row_slot, self.holder, self.load)
-        cost = -weight[by_col].astype(np.int64)
-        return _release(undercut, self.group_rows, self.row_group, col_ptr, head[by_col], cost, *state)
+        self.u[undercut] = threshold[self.row_group[undercut]]
+        cols, slots = self.row_col[undercut], self.row_slot[undercut]
+        seated = cols >= 0
+        self.holder[slots[seated]] = -1
+        np.subtract.at(self.load, cols[seated], 1)
+        self.row_col[undercut], self.row_slot[undercut] = _UNASSIGNED, -1
+        return undercut
 
     def _selection(self, idx: I64, tail: I64, head: I64, weight: I64) -> tuple[Mask, I64, I64]:
         fi = self.fi
