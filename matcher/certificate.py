@@ -178,7 +178,7 @@ def flow_duals(
     prices are exactly those of the whole network, from a residual network a fraction of its
     size. Raises :class:`~matcher.errors.SolverError` if ``chosen`` is not an optimal selection.
     """
-    from matcher.solvers._kernels import violations
+    from matcher.solvers.pricing import violations
 
     n_left, n_right = len(fi.left_cap), len(fi.right_cap)
     if within is None:

@@ -20,9 +20,9 @@ import numpy.typing as npt
 
 from matcher.arrays import renumber
 from matcher.certificate import flow_duals
-from matcher.solvers._kernels import best_within, violations
 from matcher.solvers.augment import Augmenter, applies, augment_with_duals, solve_augment
 from matcher.solvers.base import Backend, FlowInput, Mask
+from matcher.solvers.pricing import best_within, violations, worst_violators
 
 __all__ = ["FlowSolution", "best_edges", "most_violated", "solve_sparsified"]
 
@@ -72,13 +72,22 @@ def most_violated(fi: FlowInput, violated: I64, gain: I64, per_activity: int, pe
     """The violators a round admits: each activity's and volunteer's worst, a multiple of its capacity.
 
     ``violated`` are edge ids with ``weight > u[tail] + y[head]`` and ``gain`` their excess
-    ``weight - u - y`` (as :func:`~matcher.solvers._kernels.violations` returns them); worst means
+    ``weight - u - y`` (as :func:`~matcher.solvers.pricing.violations` returns them); worst means
     the largest gain (ties: canonical edge order). A limit of 0 leaves that side out; with both
     0 every violator is admitted. Either way every round admits at least one violator.
     """
     if per_activity <= 0 and per_volunteer <= 0:
         return violated
     return violated[_best_per_node(fi, violated, gain, per_volunteer, per_activity)]
+
+
+def _admitted(fi: FlowInput, keep: Mask, u: I64, y: I64, per_activity: int, per_volunteer: int) -> tuple[I64, int]:
+    """The edges :func:`most_violated` admits against the duals ``(u, y)``, and how many violate."""
+    if per_activity > 0 and per_volunteer <= 0:
+        # Per activity only (the default) fits one pass that never lists the violators.
+        return worst_violators(fi.tail, fi.head, fi.weight, keep, u, y, per_activity * fi.right_cap)
+    violated, gain = violations(fi.tail, fi.head, fi.weight, keep, u, y)
+    return most_violated(fi, violated, gain, per_activity, per_volunteer), len(violated)
 
 
 def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
@@ -170,10 +179,10 @@ def solve_sparsified(
             canonical = False
         else:
             chosen, u, y, canonical = _solve_kept(fi, keep, backend)
-        violated, gain = violations(fi.tail, fi.head, fi.weight, keep, u, y)
-        if len(violated) == 0:
+        admitted, n_violated = _admitted(fi, keep, u, y, admit_per_activity, admit_per_volunteer)
+        if n_violated == 0:
             return FlowSolution(chosen, u, y, rounds, int(keep.sum()), canonical, keep)
-        keep[most_violated(fi, violated, gain, admit_per_activity, admit_per_volunteer)] = True
+        keep[admitted] = True
     chosen, u, y, canonical = _solve_round(fi, backend)
     return FlowSolution(chosen, u, y, 0, len(fi.tail), canonical)
 

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 import matcher
 from matcher.certificate import check_duals, flow_duals, residual_arcs
 from matcher.solvers import FlowInput
-from matcher.solvers._kernels import ShortestPaths, best_within, label_correcting, violations
+from matcher.solvers._kernels import ShortestPaths, label_correcting
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
+from matcher.solvers.pricing import best_within, violations, worst_violators
 from matcher.sparsify import best_edges, most_violated, solve_flow, solve_sparsified
 from tests.helpers import assert_certified, compile_doc, objective
 from tests.reference import milp_optimum
@@ -194,3 +195,19 @@ def test_best_within_is_each_groups_top_by_value_then_index(items: list[tuple[in
         first = int(np.searchsorted(group[order], group[i]))
         expected[i] = pos - first < limit[group[i]]
     assert best_within(group, value, np.array(limit, dtype=np.int64)).tolist() == expected.tolist()
+
+
+@settings(max_examples=300)
+@given(flow_inputs(), st.integers(0, 3), st.data())
+def test_the_one_pass_admission_equals_pricing_then_selection(fi: FlowInput, per_act: int, data: st.DataObject) -> None:
+    # Small prices and weights make many violators with equal excess, so ties are exercised.
+    n_edges, n_left, n_right = len(fi.tail), len(fi.left_cap), len(fi.right_cap)
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=n_edges, max_size=n_edges)), dtype=bool)
+    u = np.array(data.draw(st.lists(st.integers(0, 6), min_size=n_left, max_size=n_left)), dtype=np.int64)
+    y = np.array(data.draw(st.lists(st.integers(0, 6), min_size=n_right, max_size=n_right)), dtype=np.int64)
+    weight = fi.weight % 9
+    violated, gain = violations(fi.tail, fi.head, weight, keep, u, y)
+    admitted, n_violated = worst_violators(fi.tail, fi.head, weight, keep, u, y, per_act * fi.right_cap)
+    assert n_violated == len(violated)
+    expected = most_violated(fi, violated, gain, per_act, 0) if per_act else violated[:0]
+    assert admitted.tolist() == expected.tolist()

@@ -16,14 +16,12 @@ __all__ = [
     "UNREACHABLE",
     "ShortestPaths",
     "arcs_by_tail",
-    "best_within",
     "counting_order",
     "deferred_acceptance",
     "first_come",
     "heap_pop",
     "heap_push",
     "label_correcting",
-    "violations",
 ]
 
 I64 = npt.NDArray[np.int64]
@@ -309,95 +307,3 @@ def first_come(
             mine[taken] = a
             taken += 1
     return chosen
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _worse(heap_v: I64, heap_i: I64, a: int, b: int) -> bool:  # pragma: no cover - compiled
-    # The heap's root is its worst item: smallest value, and the highest index among equals.
-    return bool(heap_v[a] < heap_v[b] or (heap_v[a] == heap_v[b] and heap_i[a] > heap_i[b]))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _sift_down(heap_v: I64, heap_i: I64, base: int, size: int) -> None:  # pragma: no cover - compiled
-    k = 0
-    while True:
-        child = 2 * k + 1
-        if child >= size:
-            return
-        if child + 1 < size and _worse(heap_v, heap_i, base + child + 1, base + child):
-            child += 1
-        if not _worse(heap_v, heap_i, base + child, base + k):
-            return
-        heap_v[base + k], heap_v[base + child] = heap_v[base + child], heap_v[base + k]
-        heap_i[base + k], heap_i[base + child] = heap_i[base + child], heap_i[base + k]
-        k = child
-
-
-@njit(cache=True, nogil=True)
-def best_within(group: I64, value: I64, limit: I64) -> npt.NDArray[np.bool_]:  # pragma: no cover - compiled
-    """Mark each group's ``limit[g]`` items of largest ``value`` (ties: lower item index first).
-
-    One pass in item order with a bounded heap per group: an item enters only if it beats its
-    group's current worst, which after the first few is rare. Reading each item once, in order,
-    took 0.3 s where a counting sort by group and a selection per group took 3.6 s on 35M edges
-    (the scatter by group missed cache on every item).
-    """
-    n_groups = len(limit)
-    count = np.zeros(n_groups, dtype=np.int64)
-    for g in group:
-        count[g] += 1
-    room = np.maximum(np.minimum(limit, count), 0)
-    base = np.zeros(n_groups + 1, dtype=np.int64)
-    for g in range(n_groups):
-        base[g + 1] = base[g] + room[g]
-    heap_v = np.empty(base[n_groups], dtype=np.int64)
-    heap_i = np.empty(base[n_groups], dtype=np.int64)
-    size = np.zeros(n_groups, dtype=np.int64)
-    for i in range(len(group)):
-        g = group[i]
-        if room[g] == 0:
-            continue
-        b, n = base[g], size[g]
-        if n < room[g]:
-            # Sift up: the heap keeps its worst item at the root.
-            k = n
-            heap_v[b + k], heap_i[b + k] = value[i], i
-            while k > 0:
-                parent = (k - 1) // 2
-                if not _worse(heap_v, heap_i, b + k, b + parent):
-                    break
-                heap_v[b + k], heap_v[b + parent] = heap_v[b + parent], heap_v[b + k]
-                heap_i[b + k], heap_i[b + parent] = heap_i[b + parent], heap_i[b + k]
-                k = parent
-            size[g] = n + 1
-        elif value[i] > heap_v[b]:
-            # A later item never wins a tie: it has the higher index.
-            heap_v[b], heap_i[b] = value[i], i
-            _sift_down(heap_v, heap_i, b, n)
-    keep = np.zeros(len(group), dtype=np.bool_)
-    for k in range(base[n_groups]):
-        keep[heap_i[k]] = True
-    return keep
-
-
-@njit(cache=True, nogil=True)
-def violations(
-    tail: I64, head: I64, weight: I64, skip: npt.NDArray[np.bool_], u: I64, y: I64
-) -> tuple[I64, I64]:  # pragma: no cover - compiled
-    """The edges not in ``skip`` whose weight exceeds their endpoints' prices, in index order, with that excess.
-
-    One pass with no temporaries: the numpy expression built four edge-length arrays per
-    sparsification round (0.4 s a round at 35M edges), and gathering the excess of millions of
-    violators afterwards took as long again.
-    """
-    out = np.empty(len(tail), dtype=np.int64)
-    gain = np.empty(len(tail), dtype=np.int64)
-    n = 0
-    for e in range(len(tail)):
-        if not skip[e]:
-            g = weight[e] - u[tail[e]] - y[head[e]]
-            if g > 0:
-                out[n] = e
-                gain[n] = g
-                n += 1
-    return out[:n].copy(), gain[:n].copy()
