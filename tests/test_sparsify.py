@@ -198,16 +198,22 @@ def test_best_within_is_each_groups_top_by_value_then_index(items: list[tuple[in
 
 
 @settings(max_examples=300)
-@given(flow_inputs(), st.integers(0, 3), st.data())
-def test_the_one_pass_admission_equals_pricing_then_selection(fi: FlowInput, per_act: int, data: st.DataObject) -> None:
+@given(flow_inputs(), st.integers(0, 2), st.integers(1, 3), st.data())
+def test_the_one_pass_admission_equals_pricing_then_selection(
+    fi: FlowInput, per_act: int, workers: int, data: st.DataObject
+) -> None:
     # Small prices and weights make many violators with equal excess, so ties are exercised.
     n_edges, n_left, n_right = len(fi.tail), len(fi.left_cap), len(fi.right_cap)
+    # Few places make the shares' picks overlap on an activity, which the re-selection must settle.
+    caps = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n_right, max_size=n_right)), dtype=np.int64)
+    fi = FlowInput(fi.left_cap, caps, fi.tail, fi.head, fi.weight)
     keep = np.array(data.draw(st.lists(st.booleans(), min_size=n_edges, max_size=n_edges)), dtype=bool)
-    u = np.array(data.draw(st.lists(st.integers(0, 6), min_size=n_left, max_size=n_left)), dtype=np.int64)
-    y = np.array(data.draw(st.lists(st.integers(0, 6), min_size=n_right, max_size=n_right)), dtype=np.int64)
+    u = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n_left, max_size=n_left)), dtype=np.int64)
+    y = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n_right, max_size=n_right)), dtype=np.int64)
     weight = fi.weight % 9
     violated, gain = violations(fi.tail, fi.head, weight, keep, u, y)
-    admitted, n_violated = worst_violators(fi.tail, fi.head, weight, keep, u, y, per_act * fi.right_cap)
+    # Several workers price shares of the edges and select again from their picks: the same edges.
+    admitted, n_violated = worst_violators(fi.tail, fi.head, weight, keep, u, y, per_act * fi.right_cap, workers)
     assert n_violated == len(violated)
     expected = most_violated(fi, violated, gain, per_act, 0) if per_act else violated[:0]
     assert admitted.tolist() == expected.tolist()

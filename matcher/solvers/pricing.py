@@ -7,13 +7,18 @@ temporaries.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["best_within", "violations", "worst_violators"]
+__all__ = ["PARALLEL_MIN_EDGES", "best_within", "violations", "worst_violators"]
 
 I64 = npt.NDArray[np.int64]
+Ids = npt.NDArray[np.int32] | I64
+Mask = npt.NDArray[np.bool_]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -116,16 +121,43 @@ def violations(
     return out[:n].copy(), gain[:n].copy()
 
 
-@njit(cache=True, nogil=True)
+#: Below this many edges the pricing pass runs on one thread: starting a pool would cost more.
+PARALLEL_MIN_EDGES = 1 << 22
+
+
 def worst_violators(
-    tail: I64, head: I64, weight: I64, skip: npt.NDArray[np.bool_], u: I64, y: I64, limit: I64
-) -> tuple[I64, int]:  # pragma: no cover - compiled
+    tail: Ids, head: Ids, weight: I64, skip: Mask, u: I64, y: I64, limit: I64, workers: int | None = None
+) -> tuple[I64, int]:
     """Each activity's ``limit[a]`` most violated edges not in ``skip``, sorted, and how many violate.
 
     The same edges as :func:`best_within` over the heads and excesses :func:`violations` returns
     (largest excess first, ties: lower edge), in one pass: XL's first round has 129M violators,
     and writing them out (2 GB) and gathering their heads took 10-18 s to admit 83k of them.
+    ``workers`` threads (default: up to 2 from 4M edges) each price a contiguous share; each
+    activity's best over the whole are among the best of the shares, so those are selected again.
     """
+    n = len(tail)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_MIN_EDGES else 1
+    bounds = [n * k // workers for k in range(workers + 1)]
+    if workers <= 1:
+        return _worst_in(tail, head, weight, skip, u, y, limit, 0, n)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(
+            pool.map(
+                lambda k: _worst_in(tail, head, weight, skip, u, y, limit, bounds[k], bounds[k + 1]), range(workers)
+            )
+        )
+    ids = np.concatenate([ids for ids, _ in parts])  # shares in edge order, so still sorted
+    gain = weight[ids] - u[tail[ids]] - y[head[ids]]
+    return ids[best_within(head[ids], gain, limit)], sum(count for _, count in parts)
+
+
+@njit(cache=True, nogil=True)
+def _worst_in(
+    tail: Ids, head: Ids, weight: I64, skip: Mask, u: I64, y: I64, limit: I64, lo: int, hi: int
+) -> tuple[I64, int]:  # pragma: no cover - compiled
+    """:func:`worst_violators` over the edges ``lo:hi``."""
     n_groups = len(limit)
     base = np.zeros(n_groups + 1, dtype=np.int64)
     for g in range(n_groups):
@@ -134,7 +166,7 @@ def worst_violators(
     heap_i = np.empty(base[n_groups], dtype=np.int64)
     size = np.zeros(n_groups, dtype=np.int64)
     n = 0
-    for e in range(len(tail)):
+    for e in range(lo, hi):
         if not skip[e]:
             gain = weight[e] - u[tail[e]] - y[head[e]]
             if gain > 0:
