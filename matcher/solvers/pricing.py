@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["PARALLEL_MIN_EDGES", "best_within", "violations", "worst_violators"]
+__all__ = ["PARALLEL_MIN_EDGES", "best_in_shares", "best_within", "violations", "worst_violators"]
 
 I64 = npt.NDArray[np.int64]
 Ids = npt.NDArray[np.int32] | I64
@@ -68,7 +68,7 @@ def _offer(
 
 
 @njit(cache=True, nogil=True)
-def best_within(group: I64, value: I64, limit: I64) -> npt.NDArray[np.bool_]:  # pragma: no cover - compiled
+def best_within(group: Ids, value: I64, limit: I64) -> Mask:  # pragma: no cover - compiled
     """Mark each group's ``limit[g]`` items of largest ``value`` (ties: lower item index first).
 
     One pass in item order with a bounded heap per group: an item enters only if it beats its
@@ -125,6 +125,33 @@ def violations(
 PARALLEL_MIN_EDGES = 1 << 22
 
 
+def _workers(n: int, workers: int | None) -> int:
+    return workers if workers is not None else (min(os.cpu_count() or 1, 2) if n >= PARALLEL_MIN_EDGES else 1)
+
+
+def best_in_shares(group: Ids, value: I64, limit: I64, workers: int | None = None) -> Mask:
+    """:func:`best_within` on ``workers`` threads (default: up to 2 from 4M items).
+
+    Each thread selects within a contiguous share; each group's best over the whole are among
+    the best of the shares, so those picks are selected again. The same items, whatever ``workers``.
+    """
+    n = len(group)
+    workers = _workers(n, workers)
+    if workers <= 1:
+        return best_within(group, value, limit)
+    bounds = [n * k // workers for k in range(workers + 1)]
+
+    def share(k: int) -> I64:
+        lo, hi = bounds[k], bounds[k + 1]
+        return np.flatnonzero(best_within(group[lo:hi], value[lo:hi], limit)) + lo
+
+    with ThreadPoolExecutor(workers) as pool:
+        ids = np.concatenate(list(pool.map(share, range(workers))))  # shares in order: still sorted
+    keep = np.zeros(n, dtype=bool)
+    keep[ids[best_within(group[ids], value[ids], limit)]] = True
+    return keep
+
+
 def worst_violators(
     tail: Ids, head: Ids, weight: I64, skip: Mask, u: I64, y: I64, limit: I64, workers: int | None = None
 ) -> tuple[I64, int]:
@@ -137,8 +164,7 @@ def worst_violators(
     activity's best over the whole are among the best of the shares, so those are selected again.
     """
     n = len(tail)
-    if workers is None:
-        workers = min(os.cpu_count() or 1, 2) if n >= PARALLEL_MIN_EDGES else 1
+    workers = _workers(n, workers)
     bounds = [n * k // workers for k in range(workers + 1)]
     if workers <= 1:
         return _worst_in(tail, head, weight, skip, u, y, limit, 0, n)
