@@ -20,6 +20,7 @@ __all__ = [
     "deferred_acceptance",
     "first_come",
     "heap_pop",
+    "heap_pop_below",
     "heap_push",
     "label_correcting",
 ]
@@ -69,6 +70,26 @@ def heap_pop(keys: I64, nodes: I64, size: int) -> int:  # pragma: no cover - com
         keys[i], keys[low] = keys[low], keys[i]
         nodes[i], nodes[low] = nodes[low], nodes[i]
         i = low
+
+
+@njit(cache=True, nogil=True, inline="always")
+def heap_pop_below(
+    keys: I64, nodes: I64, size: int, dist: I64, settled: npt.NDArray[np.bool_], bound: int
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Pop the nearest live node of a search's heap if its key is below ``bound``: (node or -1, size).
+
+    Entries of settled nodes, and entries pushed before a node's key dropped, are stale and are
+    dropped on the way (see :func:`heap_push`).
+    """
+    while size > 0:
+        top = nodes[0]
+        if settled[top] or keys[0] != dist[top]:
+            size = heap_pop(keys, nodes, size)
+            continue
+        if keys[0] < bound:
+            return top, heap_pop(keys, nodes, size)
+        break
+    return -1, size
 
 
 @njit(cache=True, nogil=True)

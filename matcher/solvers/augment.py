@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from matcher.solvers._kernels import heap_pop, heap_push
+from matcher.solvers._kernels import heap_pop_below, heap_push
 from matcher.solvers.base import FlowInput, Mask
 from matcher.solvers.ortools_backend import solve_ortools
 from matcher.solvers.reprice import reprice_free_columns
@@ -143,16 +143,7 @@ def _insert_rows(
         )
         terminal = -1
         while True:
-            j = -1
-            while size > 0:
-                top = nodes[0]
-                if settled[top] or keys[0] != dist[top]:
-                    size = heap_pop(keys, nodes, size)
-                    continue
-                if keys[0] < dummy_d:
-                    j = top
-                    size = heap_pop(keys, nodes, size)
-                break
+            j, size = heap_pop_below(keys, nodes, size, dist, settled, dummy_d)
             if j < 0:
                 break
             if load[j] < col_cap[j]:

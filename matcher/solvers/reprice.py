@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from matcher.solvers._kernels import heap_pop, heap_push
+from matcher.solvers._kernels import heap_pop_below, heap_push
 
 __all__ = ["reprice_free_columns"]
 
@@ -122,36 +122,30 @@ def reprice_free_columns(
         stop, stop_col = -v[start], start
         done_cols[0] = start
         col_dist[start] = 0
-        n_cols_done, n_groups_done, size, empty = 1, 0, 0, -1
-        n_touched, size, keys, nodes = _relax(
-            start,
-            col_ptr,
-            col_group,
-            col_cost,
-            group_rows,
-            u,
-            v,
-            col_dist,
-            dist,
-            pred,
-            settled,
-            touched,
-            0,
-            keys,
-            nodes,
-            0,
-        )
+        n_cols_done, n_relaxed, n_groups_done, n_touched, size, empty = 1, 0, 0, 0, 0, -1
         while True:
-            g = -1
-            while size > 0:
-                top = nodes[0]
-                if settled[top] or keys[0] != dist[top]:
-                    size = heap_pop(keys, nodes, size)
-                    continue
-                if keys[0] < stop:
-                    g = top
-                    size = heap_pop(keys, nodes, size)
-                break
+            # Relax the columns reached since the last pop (the start, then each settled activity's).
+            while n_relaxed < n_cols_done:
+                n_touched, size, keys, nodes = _relax(
+                    done_cols[n_relaxed],
+                    col_ptr,
+                    col_group,
+                    col_cost,
+                    group_rows,
+                    u,
+                    v,
+                    col_dist,
+                    dist,
+                    pred,
+                    settled,
+                    touched,
+                    n_touched,
+                    keys,
+                    nodes,
+                    size,
+                )
+                n_relaxed += 1
+            g, size = heap_pop_below(keys, nodes, size, dist, settled, stop)
             if g < 0:
                 break
             settled[g] = True
@@ -171,24 +165,6 @@ def reprice_free_columns(
                 n_cols_done += 1
                 if dist[g] - v[c] < stop:
                     stop, stop_col = dist[g] - v[c], c
-                n_touched, size, keys, nodes = _relax(
-                    c,
-                    col_ptr,
-                    col_group,
-                    col_cost,
-                    group_rows,
-                    u,
-                    v,
-                    col_dist,
-                    dist,
-                    pred,
-                    settled,
-                    touched,
-                    n_touched,
-                    keys,
-                    nodes,
-                    size,
-                )
         total = dist[row_group[empty]] if empty >= 0 else stop
         # Settled nodes move by how much nearer than the end they were: every edge stays feasible.
         for k in range(n_cols_done):
