@@ -327,10 +327,13 @@ class Augmenter:
         fi = self.fi
         n_left, n_right = len(fi.left_cap), len(fi.right_cap)
         row_group, row_col, u, v = self.row_group, self.row_col, self.u, self.v
-        width = np.int64(max(n_left, 1))
         taken = row_col >= 0
+        # A volunteer takes at most one place, so its activity (-1: none) names its chosen edge;
+        # matching packed (activity, volunteer) keys with np.isin sorted them: 1.6 s a round at XL.
+        activity_of = np.full(n_left, -1, dtype=np.int64)
+        activity_of[row_col[taken]] = row_group[taken]
         chosen = np.zeros(len(fi.tail), dtype=bool)
-        chosen[idx] = np.isin(head * width + tail, row_group[taken] * width + row_col[taken])
+        chosen[idx] = activity_of[tail] == head
         y = np.zeros(n_right, dtype=np.int64)
         has = fi.right_cap > 0
         if has.any():
