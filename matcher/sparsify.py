@@ -90,6 +90,20 @@ def _admitted(fi: FlowInput, keep: Mask, u: I64, y: I64, per_activity: int, per_
     return most_violated(fi, violated, gain, per_activity, per_volunteer), len(violated)
 
 
+def _price_closed(fi: FlowInput, closed: I64, u: I64, y: I64) -> I64:
+    """``y`` with each activity without places priced at least its edges' (``closed``) best gain.
+
+    Such an activity takes no edge whatever its price, and its price adds nothing to the dual
+    objective (it is multiplied by 0 places), so covering every one of its edges keeps the duals
+    optimal. Admission keeps no edge of it (its limit is a multiple of 0 places), so left priced
+    by its kept edges only, its other edges stayed violated in every round and the loop ran to
+    ``max_rounds`` before solving the full graph.
+    """
+    y = y.copy()
+    np.maximum.at(y, fi.head[closed], fi.weight[closed] - u[fi.tail[closed]])
+    return y
+
+
 def _restrict(fi: FlowInput, idx: I64) -> tuple[FlowInput, I64, I64]:
     """The problem on edges ``idx`` with nodes that have no edge left out (renumbered in order).
 
@@ -173,12 +187,15 @@ def solve_sparsified(
     keep = best_edges(fi, per_volunteer, per_activity)
     # The augmenting-path solver resumes from the last round's optimum instead of starting over.
     resumed = Augmenter(fi) if backend is solve_augment and applies(fi) else None
+    closed = np.flatnonzero(fi.right_cap[fi.head] == 0) if (fi.right_cap == 0).any() else None
     for rounds in range(1, max_rounds + 1):
         if resumed is not None:
             chosen, u, y = resumed.solve(keep)
             canonical = False
         else:
             chosen, u, y, canonical = _solve_kept(fi, keep, backend)
+        if closed is not None:
+            y = _price_closed(fi, closed, u, y)
         admitted, n_violated = _admitted(fi, keep, u, y, admit_per_activity, admit_per_volunteer)
         if n_violated == 0:
             return FlowSolution(chosen, u, y, rounds, int(keep.sum()), canonical, keep)

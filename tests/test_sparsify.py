@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import matcher
 from matcher.certificate import check_duals, flow_duals, residual_arcs
-from matcher.solvers import FlowInput
+from matcher.solvers import FlowInput, get_backend
 from matcher.solvers._kernels import ShortestPaths, label_correcting
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
@@ -222,3 +222,15 @@ def test_the_one_pass_admission_equals_pricing_then_selection(
     assert n_violated == len(violated)
     expected = most_violated(fi, violated, gain, per_act, 0) if per_act else violated[:0]
     assert admitted.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("backend", ["augment", "ortools"])
+def test_an_activity_without_places_is_priced_over_all_its_edges(backend: str) -> None:
+    # Activity 0 has no places (rules can close one); none of its edges is kept, so priced by its
+    # kept edges alone its edge stayed violated every round until max_rounds forced a full solve.
+    fi = FlowInput(np.array([1, 1]), np.array([0, 1]), np.array([0, 1]), np.array([0, 1]), np.array([5, 7]))
+    out = solve_sparsified(fi, get_backend(backend)[1])
+    assert out.rounds == 1
+    assert out.chosen.tolist() == [False, True]
+    assert out.y[0] >= 5
+    assert check_duals(fi, out.chosen, out.u, out.y).proves_optimal
