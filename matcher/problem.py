@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from matcher.columns import NO_SIGNUP, Columns, from_micros, to_micros
 from matcher.errors import InputError, InputIssue
@@ -174,25 +175,27 @@ def _merge_windows(owner: I64, start: I64, end: I64, n_owners: int) -> tuple[I64
     if len(owner) == 0:
         return np.zeros(n_owners + 1, dtype=np.int64), start, end
     order = np.lexsort((end, start, owner))
-    owner, start, end = owner[order], start[order], end[order]
-    # Rank-compress the times so that (owner, time) packs into one monotone int64 key.
-    times, inverse = np.unique(np.concatenate([start, end]), return_inverse=True)
-    stride = np.int64(len(times) + 1)
-    skey = owner * stride + inverse[: len(start)]
-    ekey = owner * stride + inverse[len(start) :]
-    reach = np.maximum.accumulate(ekey)
-    # A window opens a new merged block unless it starts at or before the reach of its
-    # predecessors of the same owner ("touching" windows merge as well).
-    new_block = np.ones(len(start), dtype=bool)
-    new_block[1:] = skey[1:] > reach[:-1]
-    block_id = np.cumsum(new_block) - 1
-    block_start = start[new_block]
-    block_end = np.full(int(block_id[-1]) + 1, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(block_end, block_id, end)
-    block_owner = owner[new_block]
+    return _merge_sorted_windows(owner[order], start[order], end[order], n_owners)
+
+
+@njit(cache=True)
+def _merge_sorted_windows(owner: I64, start: I64, end: I64, n_owners: int) -> tuple[I64, I64, I64]:  # pragma: no cover
+    # One pass: numpy needed the times rank-compressed (np.unique, 0.3 s at 1.1M windows) to run
+    # a per-owner maximum.
+    block_start = np.empty(len(owner), dtype=np.int64)
+    block_end = np.empty(len(owner), dtype=np.int64)
     ptr = np.zeros(n_owners + 1, dtype=np.int64)
-    np.cumsum(np.bincount(block_owner, minlength=n_owners), out=ptr[1:])
-    return ptr, block_start, block_end
+    m = -1
+    for i in range(len(owner)):
+        # A window opens a new block unless it starts at or before the end of its owner's
+        # current one ("touching" windows merge as well).
+        if m >= 0 and owner[i] == owner[i - 1] and start[i] <= block_end[m]:
+            block_end[m] = max(block_end[m], end[i])
+        else:
+            m += 1
+            block_start[m], block_end[m] = start[i], end[i]
+            ptr[owner[i] + 1] += 1
+    return np.cumsum(ptr), block_start[: m + 1].copy(), block_end[: m + 1].copy()
 
 
 def _codes(code: dict[str, int], names: list[str]) -> I64:
