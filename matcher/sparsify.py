@@ -22,7 +22,7 @@ from matcher.arrays import renumber
 from matcher.certificate import flow_duals
 from matcher.solvers.augment import Augmenter, applies, augment_with_duals, solve_augment
 from matcher.solvers.base import Backend, FlowInput, Mask
-from matcher.solvers.pricing import best_in_shares, violations, worst_violators
+from matcher.solvers.pricing import best_within, violations, worst_violators
 
 __all__ = ["FlowSolution", "best_edges", "most_violated", "solve_sparsified"]
 
@@ -57,9 +57,9 @@ def _best_per_node(fi: FlowInput, edges: I64 | slice, value: I64, per_volunteer:
     tail, head = fi.tail[edges], fi.head[edges]
     keep = np.zeros(len(tail), dtype=bool)
     if per_volunteer > 0:
-        keep |= best_in_shares(tail, value, per_volunteer * fi.left_cap)
+        keep |= best_within(tail, value, per_volunteer * fi.left_cap)
     if per_activity > 0:
-        keep |= best_in_shares(head, value, per_activity * fi.right_cap)
+        keep |= best_within(head, value, per_activity * fi.right_cap)
     return keep
 
 

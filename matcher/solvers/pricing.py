@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["PARALLEL_MIN_EDGES", "best_in_shares", "best_within", "violations", "worst_violators"]
+__all__ = ["PARALLEL_MIN_EDGES", "best_within", "violations", "worst_violators"]
 
 I64 = npt.NDArray[np.int64]
 Ids = npt.NDArray[np.int32] | I64
@@ -45,9 +45,13 @@ def _sift_down(heap_v: I64, heap_i: I64, base: int, size: int) -> None:  # pragm
 
 @njit(cache=True, nogil=True, inline="always")
 def _offer(
-    heap_v: I64, heap_i: I64, size: I64, b: int, room: int, g: int, value: int, i: int
+    heap_v: I64, heap_i: I64, size: I64, floor: I64, b: int, room: int, g: int, value: int, i: int
 ) -> None:  # pragma: no cover
-    """Offer item ``i`` to group ``g``'s bounded heap at ``b`` (``room`` entries): kept if among the best."""
+    """Offer item ``i`` to group ``g``'s bounded heap at ``b`` (``room`` entries): kept if among the best.
+
+    Callers pass only items above ``floor[g]`` (see :func:`_floors`), which this keeps equal to
+    the root's value once the heap is full.
+    """
     n = size[g]
     if n < room:
         # Sift up: the heap keeps its worst item at the root.
@@ -61,14 +65,35 @@ def _offer(
             heap_i[b + k], heap_i[b + parent] = heap_i[b + parent], heap_i[b + k]
             k = parent
         size[g] = n + 1
+        if n + 1 == room:
+            floor[g] = heap_v[b]
     elif value > heap_v[b]:
         # A later item never wins a tie: it has the higher index.
         heap_v[b], heap_i[b] = value, i
         _sift_down(heap_v, heap_i, b, n)
+        floor[g] = heap_v[b]
 
 
 @njit(cache=True, nogil=True)
-def best_within(group: Ids, value: I64, limit: I64) -> Mask:  # pragma: no cover - compiled
+def _floors(room: I64) -> I64:  # pragma: no cover - compiled
+    """The value an item must beat to enter each group's heap: none yet, or all for a group with no room.
+
+    Items arrive in index order, so an item equal to a full heap's root loses (higher index). One
+    8-byte read per item in a table that stays in cache, where testing the heap itself read its
+    size, offset and root at random over a multi-megabyte heap array: each activity's best at L
+    (35M edges) took 1.2 s on one thread, 0.4 s with the floors, where two threads no longer help.
+    """
+    floor = np.empty(len(room), dtype=np.int64)
+    for g in range(len(room)):
+        floor[g] = _LOWEST if room[g] > 0 else _HIGHEST
+    return floor
+
+
+_LOWEST = np.iinfo(np.int64).min
+_HIGHEST = np.iinfo(np.int64).max
+
+
+def best_within(group: Ids, value: I64, limit: I64) -> Mask:
     """Mark each group's ``limit[g]`` items of largest ``value`` (ties: lower item index first).
 
     One pass in item order with a bounded heap per group: an item enters only if it beats its
@@ -76,10 +101,18 @@ def best_within(group: Ids, value: I64, limit: I64) -> Mask:  # pragma: no cover
     took 0.3 s where a counting sort by group and a selection per group took 3.6 s on 35M edges
     (the scatter by group missed cache on every item).
     """
+    keep = np.zeros(len(group), dtype=bool)
+    keep[_best_ids(group, value, limit, 0, len(group))] = True
+    return keep
+
+
+@njit(cache=True, nogil=True)
+def _best_ids(group: Ids, value: I64, limit: I64, lo: int, hi: int) -> I64:  # pragma: no cover - compiled
+    """:func:`best_within` over the items ``lo:hi``, as sorted item ids."""
     n_groups = len(limit)
     count = np.zeros(n_groups, dtype=np.int64)
-    for g in group:
-        count[g] += 1
+    for i in range(lo, hi):
+        count[group[i]] += 1
     room = np.maximum(np.minimum(limit, count), 0)
     base = np.zeros(n_groups + 1, dtype=np.int64)
     for g in range(n_groups):
@@ -87,15 +120,23 @@ def best_within(group: Ids, value: I64, limit: I64) -> Mask:  # pragma: no cover
     heap_v = np.empty(base[n_groups], dtype=np.int64)
     heap_i = np.empty(base[n_groups], dtype=np.int64)
     size = np.zeros(n_groups, dtype=np.int64)
-    for i in range(len(group)):
+    floor = _floors(room)
+    for i in range(lo, hi):
         g = group[i]
-        if room[g] == 0:
-            continue
-        _offer(heap_v, heap_i, size, base[g], room[g], g, value[i], i)
-    keep = np.zeros(len(group), dtype=np.bool_)
-    for k in range(base[n_groups]):
-        keep[heap_i[k]] = True
-    return keep
+        if value[i] > floor[g]:
+            _offer(heap_v, heap_i, size, floor, base[g], room[g], g, value[i], i)
+    return _picks(heap_i, base, size)
+
+
+@njit(cache=True, nogil=True)
+def _picks(heap_i: I64, base: I64, size: I64) -> I64:  # pragma: no cover - compiled
+    """The item ids held in the groups' heaps, sorted."""
+    out = np.empty(size.sum(), dtype=np.int64)
+    k = 0
+    for g in range(len(size)):
+        out[k : k + size[g]] = heap_i[base[g] : base[g] + size[g]]
+        k += size[g]
+    return np.sort(out)
 
 
 @njit(cache=True, nogil=True)
@@ -129,29 +170,6 @@ def _workers(n: int, workers: int | None) -> int:
     return workers if workers is not None else (min(os.cpu_count() or 1, 2) if n >= PARALLEL_MIN_EDGES else 1)
 
 
-def best_in_shares(group: Ids, value: I64, limit: I64, workers: int | None = None) -> Mask:
-    """:func:`best_within` on ``workers`` threads (default: up to 2 from 4M items).
-
-    Each thread selects within a contiguous share; each group's best over the whole are among
-    the best of the shares, so those picks are selected again. The same items, whatever ``workers``.
-    """
-    n = len(group)
-    workers = _workers(n, workers)
-    if workers <= 1:
-        return best_within(group, value, limit)
-    bounds = [n * k // workers for k in range(workers + 1)]
-
-    def share(k: int) -> I64:
-        lo, hi = bounds[k], bounds[k + 1]
-        return np.flatnonzero(best_within(group[lo:hi], value[lo:hi], limit)) + lo
-
-    with ThreadPoolExecutor(workers) as pool:
-        ids = np.concatenate(list(pool.map(share, range(workers))))  # shares in order: still sorted
-    keep = np.zeros(n, dtype=bool)
-    keep[ids[best_within(group[ids], value[ids], limit)]] = True
-    return keep
-
-
 def worst_violators(
     tail: Ids, head: Ids, weight: I64, skip: Mask, u: I64, y: I64, limit: I64, workers: int | None = None
 ) -> tuple[I64, int]:
@@ -176,7 +194,7 @@ def worst_violators(
         )
     ids = np.concatenate([ids for ids, _ in parts])  # shares in edge order, so still sorted
     gain = weight[ids] - u[tail[ids]] - y[head[ids]]
-    return ids[best_within(head[ids], gain, limit)], sum(count for _, count in parts)
+    return ids[_best_ids(head[ids], gain, limit, 0, len(ids))], sum(count for _, count in parts)
 
 
 @njit(cache=True, nogil=True)
@@ -191,18 +209,14 @@ def _worst_in(
     heap_v = np.empty(base[n_groups], dtype=np.int64)
     heap_i = np.empty(base[n_groups], dtype=np.int64)
     size = np.zeros(n_groups, dtype=np.int64)
+    floor = _floors(limit)
     n = 0
     for e in range(lo, hi):
         if not skip[e]:
-            gain = weight[e] - u[tail[e]] - y[head[e]]
+            g = head[e]
+            gain = weight[e] - u[tail[e]] - y[g]
             if gain > 0:
                 n += 1
-                g = head[e]
-                if limit[g] > 0:
-                    _offer(heap_v, heap_i, size, base[g], limit[g], g, gain, e)
-    out = np.empty(size.sum(), dtype=np.int64)
-    k = 0
-    for g in range(n_groups):
-        out[k : k + size[g]] = heap_i[base[g] : base[g] + size[g]]
-        k += size[g]
-    return np.sort(out), n
+                if gain > floor[g]:
+                    _offer(heap_v, heap_i, size, floor, base[g], limit[g], g, gain, e)
+    return _picks(heap_i, base, size), n
