@@ -245,7 +245,7 @@ def _merge_blocks(
     first: int,
     last: int,
     cuts: I64,
-    parts: List[Pairs],
+    parts: List[Pairs] | tuple[Pairs],
     ptr: I64,
     cursor: I64,
     out: Pairs,
@@ -253,8 +253,9 @@ def _merge_blocks(
 ) -> bool:  # pragma: no cover - compiled
     """Fill volunteer blocks ``first..last-1`` of ``out`` from every group; False if a pair falls outside its block.
 
-    Block ``b`` holds volunteers ``bounds[b] <= v < bounds[b + 1]``; ``cuts[i, b]`` is where
-    group ``i`` reaches it. Each block's slice of the output is a few MB, so it stays in cache
+    Block ``b`` holds volunteers ``bounds[b] <= v < bounds[b + 1]``; group ``i`` reaches it at
+    ``cuts[i, b]``, in ``parts[i]`` or, when ``parts`` is one copy of all the groups one after
+    another, in ``parts[0]``. Each block's slice of the output is a few MB, so it stays in cache
     while every group writes into it and while its volunteers' pairs are sorted by activity.
     """
     _, act, surplus, rank, dist = out
@@ -263,8 +264,8 @@ def _merge_blocks(
     narrow = np.empty(longest, dtype=np.int32)
     for b in range(first, last):
         lo_v, hi_v = bounds[b], bounds[b + 1]
-        for i in range(len(parts)):
-            vol, p_act, p_surplus, p_rank, p_dist = parts[i]
+        for i in range(cuts.shape[0]):
+            vol, p_act, p_surplus, p_rank, p_dist = parts[i if len(parts) > 1 else 0]
             for j in range(cuts[i, b], cuts[i, b + 1]):
                 v = vol[j]
                 if v < lo_v or v >= hi_v:
@@ -282,6 +283,24 @@ def _merge_blocks(
 
 #: Pairs per volunteer block of the merge: 4 int32 columns of 256k pairs (4 MB) stay in cache.
 MERGE_BLOCK = 1 << 18
+
+
+#: Pools of up to this many pairs are merged from one copy of their groups (at most 160 MB),
+#: larger ones from a numba typed list of the groups. The list's methods are compiled afresh in
+#: every process, 0.6 s before the first merge at any size: most of a small pool's matching
+#: time; copying the 35M pairs of L instead cost 0.5-1 s.
+COPY_MAX_PAIRS = 1 << 23
+
+
+def _groups(parts: list[Pairs], start: I64) -> List[Pairs] | tuple[Pairs]:
+    """The groups as the merge kernel reads them: one copy of all of them, or a typed list."""
+    if 0 < start[-1] <= COPY_MAX_PAIRS:
+        joined = [np.concatenate([part[k] for part in parts]).astype(np.int32, copy=False) for k in range(5)]
+        return ((joined[0], joined[1], joined[2], joined[3], joined[4]),)
+    groups = List.empty_list(_PAIRS_TYPE)
+    for part in parts:
+        groups.append(tuple(np.ascontiguousarray(column, dtype=np.int32) for column in part))
+    return groups
 
 
 def merge_pairs(parts: list[Pairs], n_volunteers: int, workers: int = 1, block: int = MERGE_BLOCK) -> Pairs:
@@ -314,12 +333,14 @@ def merge_pairs(parts: list[Pairs], n_volunteers: int, workers: int = 1, block: 
     owners = np.searchsorted(ptr, np.arange(0, n, block), side="right") - 1
     bounds = np.unique(np.concatenate([[0], owners, [n_volunteers]])).astype(np.int32)
     n_blocks = len(bounds) - 1
+    start = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(part[0]) for part in parts], out=start[1:])
+    groups = _groups(parts, start)
+    # Where each group reaches each block: within the group, or within the one copy of them all.
+    offset = start if len(groups) == 1 else np.zeros(len(start), dtype=np.int64)
     cuts = np.zeros((len(parts), n_blocks + 1), dtype=np.int64)
     for i, part in enumerate(parts):
-        cuts[i] = np.searchsorted(part[0], bounds)
-    groups = List.empty_list(_PAIRS_TYPE)
-    for part in parts:
-        groups.append(tuple(np.ascontiguousarray(column, dtype=np.int32) for column in part))
+        cuts[i] = np.searchsorted(part[0], bounds) + offset[i]
     cursor = ptr[:-1].copy()
     longest = int(counts.max(initial=0))
     # Blocks split between the threads by pairs, so each thread sorts about as much.

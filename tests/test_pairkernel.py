@@ -87,23 +87,26 @@ def _parts(groups: list[list[tuple[int, int, int]]]) -> list[tuple[np.ndarray, .
 
 
 @settings(max_examples=300)
-@given(st.lists(_PART, max_size=5), st.integers(1, 3), st.integers(1, 8))
+@given(st.lists(_PART, max_size=5), st.integers(1, 3), st.integers(1, 8), st.sampled_from([0, 2**23]))
 def test_merge_pairs_is_a_stable_lexsort_of_the_groups(
-    groups: list[list[tuple[int, int, int]]], workers: int, block: int
+    groups: list[list[tuple[int, int, int]]], workers: int, block: int, copy_max: int
 ) -> None:
     # Repeated pairs are allowed here (the generator never makes them) to pin the stable order.
     # Groups come sorted by volunteer (stably), as candidate generation makes them.
     parts = [tuple(c[np.argsort(p[0], kind="stable")] for c in p) for p in _parts(groups)]
     whole = [np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64) for k in range(5)]
     order = np.lexsort((whole[1], whole[0]))
-    merged = merge_pairs(list(parts), 7, workers, block)
+    # Read from one copy of the groups (small pools) or from a typed list of them (large ones).
+    with mock.patch("matcher.pairkernel.COPY_MAX_PAIRS", copy_max):
+        merged = merge_pairs(list(parts), 7, workers, block)
     assert [m.tolist() for m in merged] == [w[order].tolist() for w in whole]
     assert [m.dtype for m in merged] == [np.int32] * 5
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_merge_pairs_refuses_a_group_out_of_volunteer_order(workers: int) -> None:
+@pytest.mark.parametrize("copy_max", [0, 2**23])
+def test_merge_pairs_refuses_a_group_out_of_volunteer_order(workers: int, copy_max: int) -> None:
     # Blocks of 1 pair: volunteer 5's pair sits before volunteer 1's, so it lands in a block it is not in.
     parts = _parts([[(5, 0, 1), (1, 0, 2)], [(0, 1, 0), (3, 2, 0), (6, 0, 0)]])
-    with pytest.raises(ValueError, match="not sorted by volunteer"):
+    with mock.patch("matcher.pairkernel.COPY_MAX_PAIRS", copy_max), pytest.raises(ValueError, match="not sorted"):
         merge_pairs(parts, 7, workers, 1)
