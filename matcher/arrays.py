@@ -14,11 +14,11 @@ I64 = npt.NDArray[np.int64]
 Ids = npt.NDArray[np.signedinteger[Any]]
 B = npt.NDArray[np.bool_]
 
-#: Edges a whole-edge pass (certificate check, tie-break classification) takes at a time. Its
+#: Edges a whole-edge numpy pass (certificate check, cost terms) takes at a time. Its
 #: temporaries are 2 MB each: small enough that the allocator reuses them from its heap, where
 #: larger ones are mapped afresh and page-faulted in on every pass (certifying M's 1.7M edges in
-#: one 14 MB block took 0.02-0.18 s, in 2 MB blocks 0.012 s; the tie-break's classification
-#: 0.07-0.18 s against 0.06 s). Whole-length temporaries were 280 MB each at 35M edges.
+#: one 14 MB block took 0.02-0.18 s, in 2 MB blocks 0.012 s). Whole-length temporaries were
+#: 280 MB each at 35M edges.
 EDGE_BLOCK = 1 << 18
 
 
