@@ -314,7 +314,7 @@ def interactive(result: matcher.MatchResult, problem_path: Path, queries: int, s
     try:
         again = matcher.rematch(doc["volunteers"], doc["activities"], doc.get("policy"), result, {"declined": declined})
     except matcher.CostRangeError as exc:
-        # The re-match objective has a third level (disruption); at L it can leave exact int64.
+        # Levels too wide for one weight are solved in stages; a refusal here would be a regression.
         return [*lines, "", f"Re-match after {len(declined):,} declines: refused, {exc}"]
     seconds = time.perf_counter() - t0
     assert again.rematch is not None
@@ -322,9 +322,17 @@ def interactive(result: matcher.MatchResult, problem_path: Path, queries: int, s
         "",
         f"Re-match after {len(declined):,} declines (1 % of assignments), records in memory: {seconds:.2f} s,"
         f" {again.rematch.changes:,} changed assignments ({again.rematch.forced_out:,} forced out,"
-        f" {again.rematch.dropped:,} dropped, {again.rematch.added:,} added).",
+        f" {again.rematch.dropped:,} dropped, {again.rematch.added:,} added);"
+        f" {_stages_text(again.certificate)}.",
     ]
     return lines
+
+
+def _stages_text(cert: matcher.Certificate) -> str:
+    if not cert.levels:
+        return "one combined weight"
+    names = [" + ".join(s.levels) for s in cert.stages] + [" + ".join(cert.levels)]
+    return f"solved in {len(names)} stages ({' -> '.join(names)})"
 
 
 def modes(result: matcher.MatchResult) -> list[str]:

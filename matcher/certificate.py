@@ -37,7 +37,7 @@ from matcher.errors import SolverError
 from matcher.solvers.base import FlowInput
 from matcher.solvers.overlap import ComponentDuals
 
-__all__ = ["Cliques", "DualCheck", "check_duals", "flow_duals", "rational_duals", "residual_arcs"]
+__all__ = ["Cliques", "DualCheck", "StagePrices", "check_duals", "flow_duals", "rational_duals", "residual_arcs"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -238,6 +238,19 @@ class DualCheck:
     def proves_optimal(self) -> bool:
         """True when the duals are feasible and close the gap."""
         return self.feasible_duals and self.primal * self.denominator == self.dual
+
+
+@dataclass(frozen=True, eq=False)
+class StagePrices:
+    """The proven-optimal prices of one stage of a lexicographic solve (:mod:`matcher.lexicographic`).
+
+    ``levels`` names the objective levels the stage folded; ``dual`` is its dual objective.
+    """
+
+    levels: tuple[str, ...]
+    u: I64
+    y: I64
+    dual: int
 
 
 def _magnitude(values: npt.NDArray[np.int64]) -> int:

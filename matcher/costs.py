@@ -37,6 +37,7 @@ from matcher.problem import Problem
 
 __all__ = [
     "COST_TERMS",
+    "INT64_MAX",
     "CostTerms",
     "Objective",
     "level_weights",
@@ -51,7 +52,8 @@ I64 = npt.NDArray[np.int64]
 #: The named cost terms, in the order results list them.
 COST_TERMS = ("preference", "distance", "skill_surplus", "reliability", "rating", "recent_service")
 
-_INT64_MAX = 2**63 - 1
+#: The largest int64: every folded weight, times the flow or a backend's node factor, stays within it.
+INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,7 +234,7 @@ def level_weights(upper: Ids, lower: I64, scale: int, flow: int, node_factor: in
     largest flow, fits in int64. Raises :class:`~matcher.errors.CostRangeError` with ``message``.
     """
     largest = int(upper.max(initial=0)) * scale + max(0, -int(lower.min(initial=0)))
-    if largest * max(node_factor, flow, 1) > _INT64_MAX:
+    if largest * max(node_factor, flow, 1) > INT64_MAX:
         raise CostRangeError([InputIssue("policy", "", "weights", message, "cost_range")])
     weight = upper * np.int64(scale)
     weight -= lower

@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.candidates import Edges, candidate_edges
-from matcher.certificate import check_duals, flow_duals, rational_duals
+from matcher.certificate import StagePrices, check_duals, flow_duals, rational_duals
 from matcher.costs import CostTerms, Objective, objective_weights, pair_costs
-from matcher.errors import InputError, SolverError
+from matcher.errors import CostRangeError, InputError, InputIssue, SolverError
+from matcher.lexicographic import Lexicographic, solve_stages
 from matcher.memory import release_free_memory
 from matcher.models import Activity, Policy, ProblemDocument, Volunteer
 from matcher.modes import MODES, Mode
@@ -47,15 +48,15 @@ __all__ = [
 I64 = npt.NDArray[np.int64]
 
 
-def flow_input(p: Problem, edges: Edges, objective: Objective) -> FlowInput:
-    """The solver's view of a problem: capacities, edge endpoints and combined weights."""
+def flow_input(p: Problem, edges: Edges, objective: Objective | I64) -> FlowInput:
+    """The solver's view of a problem: capacities, edge endpoints and combined weights (or given ones)."""
     step = p.policy.weights.load
     return FlowInput(
         left_cap=p.vol_max_activities,
         right_cap=p.act_capacity,
         tail=edges.vol,
         head=edges.act,
-        weight=objective.weight,
+        weight=objective.weight if isinstance(objective, Objective) else objective,
         left_step=np.full(p.n_volunteers, step, dtype=np.int64) if step else None,
     )
 
@@ -124,7 +125,7 @@ def solve_edges(
     p: Problem,
     edges: Edges,
     costs: CostTerms,
-    objective: Objective,
+    objective: Objective | Lexicographic,
     *,
     backend: str | None = None,
     sparsify: bool | None = None,
@@ -133,19 +134,34 @@ def solve_edges(
     """The solve stages of :func:`solve` on given edges and objective weights.
 
     For callers that change the edge set or the objective's levels (:mod:`matcher.rematch`);
-    ``objective.priority`` and ``objective.cost`` must be the two levels behind its weights.
+    ``objective.priority`` and ``objective.cost`` must be the two levels behind its weights. A
+    :class:`~matcher.lexicographic.Lexicographic` objective is solved stage by stage.
     """
     timer = timer if timer is not None else StageTimer()
     name, backend_fn = get_backend(backend)
+    staged = isinstance(objective, Lexicographic)
+    if staged and p.rules.needs_program:
+        message = (
+            "this objective is solved in stages (too wide for one 64-bit weight), which the menu rules' "
+            "integer program (roles' counts, minima, hour limits, together, apart) does not support"
+        )
+        raise CostRangeError([InputIssue("policy", "", "weights", message, "cost_range")])
+    stages: tuple[StagePrices, ...] = ()
     with timer("solve"):
-        # Building the network belongs to the stage (its endpoints are the edges' own int32 columns).
-        fi = flow_input(p, edges, objective)
-        if p.rules.needs_program:
-            from matcher.solvers.program import tightened
+        if isinstance(objective, Lexicographic):
+            # The stages set their own weights; the coarse levels stand in until then.
+            fi, flow, stages = solve_stages(
+                flow_input(p, edges, objective.priority), objective, backend_fn, sparsify=sparsify
+            )
+        else:
+            # Building the network belongs to the stage (its endpoints are the edges' own int32 columns).
+            fi = flow_input(p, edges, objective)
+            if p.rules.needs_program:
+                from matcher.solvers.program import tightened
 
-            # A tighter relaxation: a better bound, and a flow optimum closer to keeping the rules.
-            fi = tightened(p, fi)
-        flow = solve_flow(fi, backend_fn, sparsify=sparsify)
+                # A tighter relaxation: a better bound, and a flow optimum closer to keeping the rules.
+                fi = tightened(p, fi)
+            flow = solve_flow(fi, backend_fn, sparsify=sparsify)
         release_free_memory()  # the sparsified rounds' edge subsets: 0.17 GB at 300k volunteers
     with timer("tie-break"):
         flow_chosen = canonical_selection(
@@ -167,16 +183,18 @@ def solve_edges(
         selection = rules.chosen
     with timer("overlaps"):
         # Components the rules program settled hold no overlap, so this step leaves them alone.
-        outcome = resolve_overlaps(fi, objective.priority, objective.cost, p.act_start, p.act_busy_end, selection)
+        outcome = resolve_overlaps(
+            fi, objective.priority, objective.cost, p.act_start, p.act_busy_end, selection, combined=not staged
+        )
     with timer("certify"):
         certificate = _certify(
             fi, flow_chosen, u, y, outcome, objective.scale, name, rules is not None and rules.edges > 0
         )
+        if isinstance(objective, Lexicographic):
+            certificate = replace(certificate, levels=objective.names(len(objective.sizes) - 1), stages=stages)
     with timer("result"):
         roles = rules.role if rules is not None else None
-        result = build_result(
-            p, edges, costs, outcome.chosen, name, certificate, timer.seconds, objective.weight, roles
-        )
+        result = build_result(p, edges, costs, outcome.chosen, name, certificate, timer.seconds, fi.weight, roles)
     if rules is not None:
         from matcher.staffing import rules_report
 

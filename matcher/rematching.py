@@ -15,6 +15,11 @@ costs ``w`` cost points. Per edge, a change is ``+1`` for a pair that was not as
 same certified flow engine solves it. The result document carries a ``rematch`` section (the
 previous pairs, pins, declines and the weight) from which :func:`matcher.verify` rebuilds the
 exact objective.
+
+The levels are folded into one integer weight per edge where exact int64 allows (one solve).
+At 10^5 volunteers and more their ranges multiply beyond it; the levels are then solved in
+stages, each on the optimal face of the one before (:mod:`matcher.lexicographic`), and the
+certificate carries every stage's prices.
 """
 
 from __future__ import annotations
@@ -29,14 +34,16 @@ from pydantic import BaseModel, ValidationError
 
 from matcher.arrays import sorted_lookup
 from matcher.candidates import Edges, candidate_edges
-from matcher.costs import CostTerms, Objective, level_weights, load_bound, max_flow_bound, pair_costs
+from matcher.costs import CostTerms, Objective, pair_costs
 from matcher.diagnose import RULES, diagnose
 from matcher.errors import InputError, InputIssue
 from matcher.fastpath import compile_records
+from matcher.lexicographic import Lexicographic
 from matcher.models import Activity, Changes, Policy, Volunteer
 from matcher.problem import Problem
 from matcher.progress import StageTimer
 from matcher.records import _issues_from, coerce_policy
+from matcher.rematch_objective import rematch_objective
 from matcher.result import MatchResult
 from matcher.solvers.overlap import conflicting_volunteers
 
@@ -184,44 +191,23 @@ def apply_changes(
     return new_vols, new_acts
 
 
-def _edge_mask(p: Problem, edges: Edges, pairs: Iterable[Pair]) -> tuple[Mask, list[Pair]]:
-    """Edges named by ``pairs``, and the pairs that are not edges (unknown ids or not eligible)."""
+def _edge_keys(p: Problem, edges: Edges) -> I64:
+    """One sortable key per edge (edges are sorted by volunteer, then activity)."""
+    return edges.vol.astype(np.int64) * np.int64(max(p.n_activities, 1)) + edges.act
+
+
+def _edge_mask(p: Problem, keys: I64, pairs: Iterable[Pair]) -> tuple[Mask, list[Pair]]:
+    """Edges (by their :func:`_edge_keys`) named by ``pairs``, and the pairs that are not edges."""
     pairs = list(pairs)
     n_act = np.int64(max(p.n_activities, 1))
     vol = np.array([p.volunteer_index.get(v, -1) for v, _ in pairs], dtype=np.int64)
     act = np.array([p.activity_index.get(a, -1) for _, a in pairs], dtype=np.int64)
     known = (vol >= 0) & (act >= 0)
-    pos, found = sorted_lookup(edges.vol.astype(np.int64) * n_act + edges.act, vol * n_act + act)
+    pos, found = sorted_lookup(keys, vol * n_act + act)
     found &= known
-    mask = np.zeros(len(edges), dtype=bool)
+    mask = np.zeros(len(keys), dtype=bool)
     mask[pos[found]] = True
     return mask, [pairs[k] for k in np.flatnonzero(~found).tolist()]
-
-
-def rematch_objective(
-    p: Problem, edges: Edges, costs: CostTerms, previous: Mask, pinned: Mask, disruption_weight: int | None
-) -> Objective:
-    """The re-match levels as one integer weight per edge (see the module docstring).
-
-    ``priority`` of the returned objective is the upper part (pins, then priority), ``cost`` the
-    lower part (changes, then cost; may be negative), ``weight = priority * scale - cost``.
-    """
-    flow = max(max_flow_bound(p, edges), 1)
-    cost = costs.total
-    change = np.where(previous, -1, 1).astype(np.int64)
-    c_max = int(cost.max(initial=0))
-    load = load_bound(p, edges)
-    per_change = flow * c_max + load + 1 if disruption_weight is None else disruption_weight
-    lower = change * np.int64(per_change) + cost
-    scale = 2 * flow * int(np.abs(lower).max(initial=0)) + load + 1
-    priority = p.act_priority[edges.act]
-    pin_unit = flow * int(priority.max(initial=0)) + 1
-    upper = pinned.astype(np.int64) * np.int64(pin_unit) + priority
-    message = (
-        "the re-match objective is too large for exact 64-bit arithmetic; lower the cost weights, "
-        "the disruption weight or the activity priorities"
-    )
-    return level_weights(upper, lower, scale, flow, p.n_volunteers + p.n_activities + 3, message)
 
 
 def _pin_issues(p: Problem, edges: Edges, pinned: Mask, missing: list[Pair]) -> list[InputIssue]:
@@ -245,8 +231,10 @@ def _pin_issues(p: Problem, edges: Edges, pinned: Mask, missing: list[Pair]) -> 
         _changes_issue(p.activity_ids[j], "accepted", "more accepted assignments than the activity's capacity")
         for j in np.flatnonzero(filled > p.act_capacity)
     ]
+    held = np.flatnonzero(pinned)
+    act = edges.act[held]
     clash = conflicting_volunteers(
-        edges.vol.astype(np.int64), p.act_start[edges.act], p.act_busy_end[edges.act], pinned
+        edges.vol[held].astype(np.int64), p.act_start[act], p.act_busy_end[act], np.ones(len(held), dtype=bool)
     )
     issues += [_changes_issue(p.volunteer_ids[i], "accepted", "accepted assignments overlap in time") for i in clash]
     return issues
@@ -258,29 +246,34 @@ def rematch_inputs(
     accepted: Iterable[Pair],
     declined: Iterable[Pair],
     disruption_weight: int | None,
-) -> tuple[Edges, CostTerms, Objective, Mask, Mask]:
+    *,
+    lexicographic: bool | None = None,
+    sizes: tuple[int, ...] | None = None,
+) -> tuple[Edges, CostTerms, Objective | Lexicographic, Mask, Mask]:
     """Everything the re-match solve needs, built the way :func:`matcher.verify` rebuilds it.
 
     Returns the edges without the declined pairs, their costs, the re-match objective, and the
     previous and pinned masks; raises :class:`~matcher.errors.InputError` for pins that cannot
-    be kept.
+    be kept. The objective is one combined weight when it fits exact int64, else levels solved
+    in stages; ``lexicographic`` forces stages (True: one per level) or the combined weight
+    (False), and ``sizes`` gives the stages a certificate recorded.
     """
     all_edges = candidate_edges(p)
-    declined_mask, _ = _edge_mask(p, all_edges, declined)
+    keys = _edge_keys(p, all_edges)
+    declined_mask, _ = _edge_mask(p, keys, declined)
     edges = all_edges.select(~declined_mask)
+    keys = keys[~declined_mask]
     costs = pair_costs(p, edges)
-    previous_mask, _ = _edge_mask(p, edges, previous)
-    pinned, missing = _edge_mask(p, edges, accepted)
+    previous_mask, _ = _edge_mask(p, keys, previous)
+    pinned, missing = _edge_mask(p, keys, accepted)
+    del keys
     issues = _pin_issues(p, edges, pinned, missing)
     if issues:
         raise InputError(issues)
-    return (
-        edges,
-        costs,
-        rematch_objective(p, edges, costs, previous_mask, pinned, disruption_weight),
-        previous_mask,
-        pinned,
+    objective = rematch_objective(
+        p, edges, costs, previous_mask, pinned, disruption_weight, lexicographic=lexicographic, sizes=sizes
     )
+    return edges, costs, objective, previous_mask, pinned
 
 
 def solve_rematch(
@@ -292,9 +285,15 @@ def solve_rematch(
     disruption_weight: int | None = None,
     backend: str | None = None,
     sparsify: bool | None = None,
+    lexicographic: bool | None = None,
     timer: StageTimer | None = None,
 ) -> MatchResult:
-    """Re-match a compiled problem (already holding the changed pool) against previous pairs."""
+    """Re-match a compiled problem (already holding the changed pool) against previous pairs.
+
+    ``lexicographic``: None (default) folds the levels into one weight when exact int64 allows
+    and solves them in stages otherwise; True solves one stage per level, False refuses with
+    :class:`~matcher.errors.CostRangeError` where one weight does not fit.
+    """
     from matcher.pipeline import solve_edges
 
     if disruption_weight is not None and (isinstance(disruption_weight, bool) or disruption_weight < 0):
@@ -305,7 +304,7 @@ def solve_rematch(
     timer = timer if timer is not None else StageTimer()
     with timer("candidates"):
         edges, costs, objective, previous_mask, _ = rematch_inputs(
-            p, previous_t, accepted_t, declined_t, disruption_weight
+            p, previous_t, accepted_t, declined_t, disruption_weight, lexicographic=lexicographic
         )
     result = solve_edges(p, edges, costs, objective, backend=backend, sparsify=sparsify, timer=timer)
     kept = int((result.chosen & previous_mask).sum())
@@ -346,6 +345,7 @@ def rematch(
     *,
     disruption_weight: int | None = None,
     backend: str | None = None,
+    lexicographic: bool | None = None,
 ) -> MatchResult:
     """Re-match after ``changes``, keeping accepted assignments and changing as few others as possible.
 
@@ -362,6 +362,11 @@ def rematch(
         costs that many cost points instead.
     backend:
         As for :func:`matcher.match`.
+    lexicographic:
+        None (default): the levels are folded into one integer weight where exact int64 allows,
+        else solved in stages, each on the optimal face of the one before
+        (:mod:`matcher.lexicographic`); True: one stage per level; False: refuse
+        (:class:`~matcher.errors.CostRangeError`) where one weight does not fit.
 
     >>> import matcher
     >>> acts = [{"id": "a", "start": "2026-12-01T09:00Z", "end": "2026-12-01T10:00Z", "capacity": 1}]
@@ -381,4 +386,5 @@ def rematch(
         [(x.volunteer_id, x.activity_id) for x in changes.declined],
         disruption_weight=disruption_weight,
         backend=backend,
+        lexicographic=lexicographic,
     )

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from matcher import jsontext, result_rows
 from matcher.candidates import Edges
-from matcher.certificate import Cliques
+from matcher.certificate import Cliques, StagePrices
 from matcher.costs import CostTerms, load_cost
 from matcher.gcpause import gc_paused
 from matcher.problem import Problem
@@ -68,6 +68,9 @@ class Certificate:
     ``kind="milp"``: the no-overlap rule needed branch and bound; HiGHS proved optimality, and
     ``dual_objective`` is the flow relaxation's bound, which the solution may fall short of.
     ``kind="none"``: a ``stable`` or ``first_come`` result, which makes no optimality claim.
+    ``levels`` (a re-match too wide for one 64-bit weight, :mod:`matcher.lexicographic`): the
+    objective levels the prices above belong to, the last stage's; ``stages`` holds the prices of
+    every earlier stage, from which that stage's network is rebuilt. Empty for one combined weight.
     """
 
     kind: Literal["lp_dual", "milp", "none"]
@@ -79,6 +82,8 @@ class Certificate:
     cliques: Cliques | None = None
     overlap_rounds: int = 0
     overlap_volunteers: int = 0
+    levels: tuple[str, ...] = ()
+    stages: tuple[StagePrices, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,27 +138,36 @@ class MatchResult:
         )
         return self._document(lists, include_timings, waitlist)
 
+    def _price_document(self, u: I64, y: I64) -> dict[str, dict[str, int]]:
+        """Nonzero prices by id."""
+        p = self.problem
+        return {
+            "volunteer_prices": {p.volunteer_ids[i]: int(u[i]) for i in np.flatnonzero(u)},
+            "activity_prices": {p.activity_ids[j]: int(y[j]) for j in np.flatnonzero(y)},
+        }
+
     def _document(
         self, lists: tuple[list[Any], list[Any], list[Any]], include_timings: bool, waitlist: int
     ) -> dict[str, Any]:
         """The document around its three long lists (records, or their JSON text for :meth:`to_json`)."""
-        p, cert = self.problem, self.certificate
+        cert = self.certificate
         certificate: dict[str, Any] = {
             "kind": cert.kind,
             "scale": cert.scale,
             "denominator": cert.denominator,
             "dual_objective": cert.dual_objective,
         }
-        certificate["volunteer_prices"] = {
-            p.volunteer_ids[i]: int(cert.volunteer_prices[i]) for i in np.flatnonzero(cert.volunteer_prices)
-        }
-        certificate["activity_prices"] = {
-            p.activity_ids[j]: int(cert.activity_prices[j]) for j in np.flatnonzero(cert.activity_prices)
-        }
+        certificate.update(self._price_document(cert.volunteer_prices, cert.activity_prices))
         certificate["cliques"] = self._clique_document()
         if cert.overlap_rounds:
             certificate["overlap_rounds"] = cert.overlap_rounds
             certificate["overlap_volunteers"] = cert.overlap_volunteers
+        if cert.levels:
+            certificate["levels"] = list(cert.levels)
+            certificate["stages"] = [
+                {"levels": list(s.levels), "dual_objective": s.dual, **self._price_document(s.u, s.y)}
+                for s in cert.stages
+            ]
         doc: dict[str, Any] = {
             "assignments": lists[0],
             "unfilled": lists[1],

@@ -15,9 +15,10 @@ import numpy.typing as npt
 
 from matcher.arrays import sorted_lookup
 from matcher.candidates import Edges
-from matcher.certificate import Cliques, check_duals
+from matcher.certificate import Cliques, DualCheck, StagePrices, check_duals
 from matcher.costs import CostTerms, Objective, load_cost
 from matcher.errors import InputError
+from matcher.lexicographic import Lexicographic, check_stages
 from matcher.pipeline import flow_input, prepare
 from matcher.problem import Problem
 from matcher.rematching import rematch_inputs
@@ -60,12 +61,14 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
     doc = result.to_document() if isinstance(result, MatchResult) else result
     problems: list[str] = []
     section = doc.get("rematch")
+    cert = doc.get("certificate", {})
     pinned: npt.NDArray[np.bool_] | None = None
+    objective: Objective | Lexicographic
     if section is None:
         edges, costs, objective = prepare(p)
     else:
         try:
-            edges, costs, objective, _, pinned = _rematch_context(p, section)
+            edges, costs, objective, _, pinned = _rematch_context(p, section, cert)
         except InputError as exc:
             return Verification(False, False, tuple(f"rematch section: {issue}" for issue in exc.issues), 0, 0)
     n_act = max(p.n_activities, 1)
@@ -119,16 +122,19 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
         problems.append("the unassigned list does not match the assignments")
     feasible = not problems
 
-    cert = doc.get("certificate", {})
-    fi = flow_input(p, edges, objective)
-    u = np.zeros(p.n_volunteers, dtype=np.int64)
-    y = np.zeros(p.n_activities, dtype=np.int64)
-    for vid, price in cert.get("volunteer_prices", {}).items():
-        if vid in p.volunteer_index:
-            u[p.volunteer_index[vid]] = int(price)
-    for aid, price in cert.get("activity_prices", {}).items():
-        if aid in p.activity_index:
-            y[p.activity_index[aid]] = int(price)
+    stage_checks: list[DualCheck] = []
+    if isinstance(objective, Lexicographic):
+        # Each stage's network is rebuilt from the prices of the one before, as the solve built it.
+        stages = [StagePrices(tuple(s["levels"]), *_prices(p, s), s.get("dual_objective")) for s in cert["stages"]]
+        stage_checks, fi = check_stages(flow_input(p, edges, objective.priority), objective, chosen, stages)
+        problems += [
+            f"certificate stage {k + 1} reports dual_objective {s.dual}, expected {c.dual}"
+            for k, (s, c) in enumerate(zip(stages, stage_checks, strict=True))
+            if s.dual != c.dual
+        ]
+    else:
+        fi = flow_input(p, edges, objective)
+    u, y = _prices(p, cert)
     cliques, clique_problems = _cliques_from(p, edges, edge_keys, cert.get("cliques", []))
     problems += clique_problems
     denominator = cert.get("denominator", 1)
@@ -146,18 +152,34 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
         problems.append(f"certificate scale should be {objective.scale}")
         optimal = False
     elif cert.get("kind") == "lp_dual":
-        optimal = check.proves_optimal
-        if not optimal:
-            problems.append(f"dual certificate does not prove optimality (primal {check.primal}, dual {check.dual})")
+        optimal = True
+        for name, c in [*((f"stage {k + 1}", c) for k, c in enumerate(stage_checks)), ("dual", check)]:
+            if not c.proves_optimal:
+                problems.append(f"{name} certificate does not prove optimality (primal {c.primal}, dual {c.dual})")
+                optimal = False
     elif cert.get("kind") == "milp":
         # The flow relaxation bounds the true optimum from above; a solution above it is impossible.
-        optimal = None if check.feasible_duals and check.primal * check.denominator <= check.dual else False
+        bounded = all(c.feasible_duals and c.primal * c.denominator <= c.dual for c in [*stage_checks, check])
+        optimal = None if bounded else False
         if optimal is False:
             problems.append("solution exceeds the bound of its own certificate")
     else:
         problems.append("missing or unknown certificate kind")
         optimal = False
     return Verification(feasible, optimal, tuple(problems), check.primal, check.dual)
+
+
+def _prices(p: Problem, section: Mapping[str, Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The volunteer and activity prices a certificate (or one of its stages) names, by index."""
+    u = np.zeros(p.n_volunteers, dtype=np.int64)
+    y = np.zeros(p.n_activities, dtype=np.int64)
+    for vid, price in section.get("volunteer_prices", {}).items():
+        if vid in p.volunteer_index:
+            u[p.volunteer_index[vid]] = int(price)
+    for aid, price in section.get("activity_prices", {}).items():
+        if aid in p.activity_index:
+            y[p.activity_index[aid]] = int(price)
+    return u, y
 
 
 def _role_index(p: Problem, act: int, name: Any) -> int:
@@ -177,8 +199,24 @@ def _pairs(value: Any, name: str) -> list[tuple[str, str]]:
     return [(x[0], x[1]) for x in value]
 
 
-def _rematch_context(p: Problem, section: Any) -> tuple[Edges, CostTerms, Objective, Any, npt.NDArray[np.bool_]]:
-    """Rebuild a re-match's edges and objective from the result document's ``rematch`` section."""
+def _stage_sizes(cert: Any) -> tuple[tuple[str, ...], ...] | None:
+    """The level names of each stage a staged certificate records (None: one combined weight)."""
+    if not isinstance(cert, Mapping) or "levels" not in cert:
+        return None
+    stages = cert.get("stages")
+    names: list[Any] = [s.get("levels") for s in stages if isinstance(s, Mapping)] if isinstance(stages, list) else []
+    names.append(cert.get("levels"))
+    if not isinstance(stages, list) or len(names) != len(stages) + 1:
+        raise InputError.single("certificate", "", "stages", "expected a list of stage objects", "invalid")
+    if not all(isinstance(n, list) and n and all(isinstance(x, str) for x in n) for n in names):
+        raise InputError.single("certificate", "", "levels", "expected non-empty lists of level names", "invalid")
+    return tuple(tuple(n) for n in names)
+
+
+def _rematch_context(
+    p: Problem, section: Any, cert: Any
+) -> tuple[Edges, CostTerms, Objective | Lexicographic, Any, npt.NDArray[np.bool_]]:
+    """Rebuild a re-match's edges and objective from the ``rematch`` section (and the certificate's stages)."""
     if not isinstance(section, Mapping):
         raise InputError.single("rematch", "", "", "expected an object", "invalid")
     weight = section.get("disruption_weight")
@@ -186,13 +224,22 @@ def _rematch_context(p: Problem, section: Any) -> tuple[Edges, CostTerms, Object
         raise InputError.single(
             "rematch", "", "disruption_weight", "expected null or a non-negative integer", "invalid"
         )
-    return rematch_inputs(
+    names = _stage_sizes(cert)
+    context = rematch_inputs(
         p,
         _pairs(section.get("previous"), "previous"),
         _pairs(section.get("accepted"), "accepted"),
         _pairs(section.get("declined"), "declined"),
         weight,
+        lexicographic=names is not None,
+        sizes=None if names is None else tuple(len(n) for n in names),
     )
+    lex = context[2]
+    if names is not None and isinstance(lex, Lexicographic) and names != tuple(map(lex.names, range(len(names)))):
+        raise InputError.single(
+            "certificate", "", "levels", "the stages do not name the re-match levels in order", "invalid"
+        )
+    return context
 
 
 def _cliques_from(

@@ -216,17 +216,17 @@ def _integral(x: npt.NDArray[np.float64] | None) -> Mask | None:
 
 
 def _solve_round(
-    rows: LinearConstraint, weight: I64, priority: I64, cost: I64
+    rows: LinearConstraint, weight: I64 | None, priority: I64, cost: I64
 ) -> tuple[Mask, npt.NDArray[np.float64] | None]:
     """Exact optimum of one relaxation round (flow rows plus the lazy clique rows).
 
     Returns the selection and, when the LP settled it, the LP's row duals (a certificate).
+    ``weight`` None: there is no combined weight, the two levels are solved one after the other.
     """
     from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-    n = len(weight)
-    exact = int(np.abs(weight).sum()) < FLOAT_EXACT
-    if exact:
+    n = len(priority)
+    if weight is not None and int(np.abs(weight).sum()) < FLOAT_EXACT:
         # Usually the clique rows leave the LP integral: dual simplex then settles it at once.
         lp = linprog(-weight.astype(np.float64), A_ub=rows.A, b_ub=rows.ub, bounds=(0, 1), method="highs-ds")
         if lp.status == 0 and (chosen := _integral(lp.x)) is not None:
@@ -252,12 +252,14 @@ def _solve_round(
 
 
 def resolve_overlaps(
-    fi: FlowInput, priority: Ids, cost: I64, act_start: I64, act_end: I64, chosen: Mask
+    fi: FlowInput, priority: Ids, cost: I64, act_start: I64, act_end: I64, chosen: Mask, *, combined: bool = True
 ) -> OverlapOutcome:
     """Make ``chosen`` (an optimum of ``fi``) exactly optimal under the no-overlap rule.
 
     ``priority`` and ``cost`` are the two objective levels behind ``fi.weight``;
-    ``act_start``/``act_end`` are each activity's times (indexed by ``fi.head``).
+    ``act_start``/``act_end`` are each activity's times (indexed by ``fi.head``). With
+    ``combined=False`` ``fi.weight`` is not their fold (a staged solve's last stage): components
+    are then re-solved level by level, and no LP duals are returned.
     """
     vol, act, weight = fi.tail, fi.head, fi.weight
     n_volunteers, n_activities = len(fi.left_cap), len(fi.right_cap)
@@ -282,7 +284,7 @@ def resolve_overlaps(
         lazy = {int(v) for v in conflicts[labels[conflicts] == label]}
         # Step variables join the objective's lower level: they cost, they carry no priority.
         steps = comp.step_cost
-        col_weight = np.concatenate([weight[edges], -steps])
+        col_weight = np.concatenate([weight[edges], -steps]) if combined else None
         col_priority = np.concatenate([priority[edges], np.zeros(len(steps), dtype=np.int64)])
         col_cost = np.concatenate([cost[edges], steps])
         while True:
