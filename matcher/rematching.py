@@ -45,7 +45,7 @@ from matcher.progress import StageTimer
 from matcher.records import _issues_from, coerce_policy
 from matcher.rematch_objective import rematch_objective
 from matcher.result import MatchResult
-from matcher.solvers.overlap import conflicting_volunteers
+from matcher.rules_check import overlapping
 
 __all__ = ["RematchSummary", "apply_changes", "coerce_changes", "rematch", "rematch_objective", "solve_rematch"]
 
@@ -231,11 +231,7 @@ def _pin_issues(p: Problem, edges: Edges, pinned: Mask, missing: list[Pair]) -> 
         _changes_issue(p.activity_ids[j], "accepted", "more accepted assignments than the activity's capacity")
         for j in np.flatnonzero(filled > p.act_capacity)
     ]
-    held = np.flatnonzero(pinned)
-    act = edges.act[held]
-    clash = conflicting_volunteers(
-        edges.vol[held].astype(np.int64), p.act_start[act], p.act_busy_end[act], np.ones(len(held), dtype=bool)
-    )
+    clash = overlapping(p, edges, pinned)
     issues += [_changes_issue(p.volunteer_ids[i], "accepted", "accepted assignments overlap in time") for i in clash]
     return issues
 

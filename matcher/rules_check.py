@@ -15,7 +15,7 @@ from matcher.problem import Problem
 from matcher.rules import NO_LIMIT
 from matcher.solvers.overlap import conflicting_volunteers
 
-__all__ = ["rule_violations"]
+__all__ = ["overlapping", "rule_violations"]
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -39,7 +39,10 @@ def _hours(p: Problem, vol: I64, act: I64) -> list[str]:
 
 
 def _groups(p: Problem, vol: I64, act: I64) -> list[str]:
-    rules, out = p.rules, []
+    rules = p.rules
+    out: list[str] = []
+    if len(rules.together_ptr) <= 1 and len(rules.apart_a) == 0:
+        return out
     held: dict[int, set[int]] = {}
     for v, a in zip(vol.tolist(), act.tolist(), strict=True):
         held.setdefault(v, set()).add(a)
@@ -60,13 +63,17 @@ def _groups(p: Problem, vol: I64, act: I64) -> list[str]:
 
 def _staffing(p: Problem, vol: I64, act: I64, role: I64) -> list[str]:
     rules, out = p.rules, []
+    has_roles = rules.act_has_roles[act]
+    # Pairs at activities with roles must fill one they fit; role -1 (none) fits nothing.
     pair, options = role_options(p, vol, act)
-    fits = set(zip(pair.tolist(), options.tolist(), strict=True))
-    for k in range(len(vol)):
+    width = np.int64(len(rules.role_name) + 1)
+    fits = np.isin(np.arange(len(vol), dtype=np.int64) * width + role + 1, pair * width + options + 1)
+    misfit, stray = has_roles & ~fits, ~has_roles & (role != -1)
+    for k in np.flatnonzero(misfit | stray).tolist():
         a = int(act[k])
-        if rules.act_has_roles[a] and (k, int(role[k])) not in fits:
+        if misfit[k]:
             out.append(f"volunteer {p.volunteer_ids[vol[k]]!r} has no role at activity {p.activity_ids[a]!r} they fit")
-        elif not rules.act_has_roles[a] and role[k] != -1:
+        else:
             out.append(f"activity {p.activity_ids[a]!r} has no roles to fill")
     counts = np.bincount(act, minlength=p.n_activities)
     filled = np.bincount(role[role >= 0], minlength=len(rules.role_name))
@@ -89,17 +96,21 @@ def _staffing(p: Problem, vol: I64, act: I64, role: I64) -> list[str]:
     return out
 
 
-def rule_violations(p: Problem, edges: Edges, chosen: Mask, role: I64) -> list[str]:
+def overlapping(p: Problem, edges: Edges, chosen: Mask) -> I64:
+    """Volunteers whose chosen edges overlap in time, rest included (gathers the chosen edges only)."""
+    vol, act = edges.vol[chosen].astype(np.int64), edges.act[chosen]
+    return conflicting_volunteers(vol, p.act_start[act], p.act_busy_end[act], np.ones(len(vol), dtype=bool))
+
+
+def rule_violations(p: Problem, edges: Edges, chosen: Mask, role: I64 | None) -> list[str]:
     """Every way the selection breaks a menu rule or the no-overlap-with-rest rule (empty: none).
 
-    ``role[e]`` is the global role index that chosen edge ``e`` fills (-1: none).
+    ``role[e]`` is the global role index that chosen edge ``e`` fills (-1: none; None: no roles filled).
     """
     vol, act = edges.vol[chosen].astype(np.int64), edges.act[chosen].astype(np.int64)
-    role = np.asarray(role, dtype=np.int64)
+    filled = np.full(len(vol), -1, dtype=np.int64) if role is None else np.asarray(role, dtype=np.int64)[chosen]
     out = [
         f"volunteer {p.volunteer_ids[i]!r} has overlapping assignments (rest included)"
-        for i in conflicting_volunteers(
-            edges.vol.astype(np.int64), p.act_start[edges.act], p.act_busy_end[edges.act], chosen
-        ).tolist()
+        for i in overlapping(p, edges, chosen).tolist()
     ]
-    return out + _hours(p, vol, act) + _groups(p, vol, act) + _staffing(p, vol, act, role[chosen])
+    return out + _hours(p, vol, act) + _groups(p, vol, act) + _staffing(p, vol, act, filled)

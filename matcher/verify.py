@@ -16,7 +16,7 @@ import numpy.typing as npt
 from matcher.arrays import sorted_lookup
 from matcher.candidates import Edges
 from matcher.certificate import Cliques, DualCheck, StagePrices, check_duals
-from matcher.costs import CostTerms, Objective, load_cost
+from matcher.costs import COST_TERMS, CostTerms, Objective, load_cost
 from matcher.errors import InputError
 from matcher.lexicographic import Lexicographic, check_stages
 from matcher.pipeline import flow_input, prepare
@@ -73,28 +73,8 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
             return Verification(False, False, tuple(f"rematch section: {issue}" for issue in exc.issues), 0, 0)
     n_act = max(p.n_activities, 1)
     edge_keys = edges.vol.astype(np.int64) * n_act + edges.act
-    chosen = np.zeros(len(edges), dtype=bool)
-    role = np.full(len(edges), -1, dtype=np.int64)
-    total = costs.total
-    for item in doc.get("assignments", []):
-        vid, aid = item.get("volunteer_id"), item.get("activity_id")
-        i, j = p.volunteer_index.get(vid), p.activity_index.get(aid)
-        if i is None or j is None:
-            problems.append(f"assignment ({vid!r}, {aid!r}) names an unknown id")
-            continue
-        at, found = sorted_lookup(edge_keys, np.array([i * n_act + j], dtype=np.int64))
-        e = int(at[0])
-        if not found[0]:
-            problems.append(f"volunteer {vid!r} is not eligible for activity {aid!r}")
-            continue
-        if chosen[e]:
-            problems.append(f"volunteer {vid!r} is assigned to activity {aid!r} twice")
-        chosen[e] = True
-        role[e] = _role_index(p, j, item.get("role"))
-        if item.get("cost") != int(total[e]):
-            problems.append(f"assignment ({vid!r}, {aid!r}) reports cost {item.get('cost')}, expected {int(total[e])}")
-        if item.get("cost_terms") is not None and item["cost_terms"] != costs.breakdown(e):
-            problems.append(f"assignment ({vid!r}, {aid!r}) reports wrong cost terms")
+    chosen, role, listed = _assignments(p, edges, costs, edge_keys, doc.get("assignments", []))
+    problems += listed
     load = np.bincount(edges.vol[chosen], minlength=p.n_volunteers)
     filled = np.bincount(edges.act[chosen], minlength=p.n_activities)
     problems += [
@@ -108,7 +88,7 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
         problems.append("an accepted (pinned) assignment was not kept")
     priority_filled = int(p.act_priority[edges.act[chosen]].sum())
     workload = load_cost(p, edges, chosen)
-    total_cost = int(total[chosen].sum()) + workload
+    total_cost = int(costs.total[chosen].sum()) + workload
     reported = doc.get("objective", {})
     if reported.get("priority_filled") != priority_filled or reported.get("total_cost") != total_cost:
         problems.append(f"objective should be priority_filled={priority_filled}, total_cost={total_cost}")
@@ -167,6 +147,59 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
         problems.append("missing or unknown certificate kind")
         optimal = False
     return Verification(feasible, optimal, tuple(problems), check.primal, check.dual)
+
+
+def _assignments(
+    p: Problem, edges: Edges, costs: CostTerms, edge_keys: npt.NDArray[np.int64], items: list[Any]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64] | None, list[str]]:
+    """The edges a document's assignments name (a mask), the role each fills, and what is wrong with them.
+
+    Roles are per edge (-1: none), or None when no assignment names one.
+
+    One lookup for all assignments: one binary search and one cost-terms call per assignment
+    took 7 s of the 29 s verify spent at 300k volunteers.
+    """
+    vids = [item.get("volunteer_id") for item in items]
+    aids = [item.get("activity_id") for item in items]
+    vol = np.array([p.volunteer_index.get(v, -1) if isinstance(v, str) else -1 for v in vids], dtype=np.int64)
+    act = np.array([p.activity_index.get(a, -1) if isinstance(a, str) else -1 for a in aids], dtype=np.int64)
+    known = (vol >= 0) & (act >= 0)
+    pos, found = sorted_lookup(edge_keys, vol * max(p.n_activities, 1) + act)
+    found &= known
+    at = pos[found]
+    first = np.zeros(len(items), dtype=bool)
+    first[np.flatnonzero(found)[np.unique(at, return_index=True)[1]]] = True
+    total = costs.total[at].tolist()
+    terms = costs.terms_at(at)
+    rows = list(zip(*(terms[name].tolist() for name in COST_TERMS), strict=True))
+    chosen = np.zeros(len(edges), dtype=bool)
+    chosen[at] = True
+    role = np.full(len(edges), -1, dtype=np.int64) if any("role" in item for item in items) else None
+    problems: list[str] = []
+    k = 0  # position among the found assignments
+    for n, item in enumerate(items):
+        vid, aid = vids[n], aids[n]
+        if not known[n]:
+            problems.append(f"assignment ({vid!r}, {aid!r}) names an unknown id")
+            continue
+        if not found[n]:
+            problems.append(f"volunteer {vid!r} is not eligible for activity {aid!r}")
+            continue
+        if not first[n]:
+            problems.append(f"volunteer {vid!r} is assigned to activity {aid!r} twice")
+        if role is not None:
+            role[at[k]] = _role_index(p, int(act[n]), item.get("role"))
+        if item.get("cost") != total[k]:
+            problems.append(f"assignment ({vid!r}, {aid!r}) reports cost {item.get('cost')}, expected {total[k]}")
+        reported = item.get("cost_terms")
+        if reported is not None and (
+            not isinstance(reported, Mapping)
+            or len(reported) != len(COST_TERMS)
+            or tuple(reported.get(name) for name in COST_TERMS) != rows[k]
+        ):
+            problems.append(f"assignment ({vid!r}, {aid!r}) reports wrong cost terms")
+        k += 1
+    return chosen, role, problems
 
 
 def _prices(p: Problem, section: Mapping[str, Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
