@@ -57,20 +57,22 @@ MUST = "must"
 class Level:
     """One objective level: a value per edge (maximised) with bounds that make folding exact.
 
-    ``peak`` bounds ``|value|``; ``spread`` bounds how far the level's total can differ between
-    two feasible selections (for the last level, the convex load cost included).
+    ``sign * value`` is maximised (-1: minimised, without a negated copy of an edge-length
+    column); ``peak`` bounds ``|value|``; ``spread`` bounds how far the level's total can differ
+    between two feasible selections (for the last level, the convex load cost included).
     """
 
     name: str
     value: npt.NDArray[np.integer] | None
     peak: int
     spread: int
+    sign: int = 1
 
 
-def level(name: str, value: npt.NDArray[np.integer], flow: int, extra: int = 0) -> Level:
-    """A level over ``value`` for selections of at most ``flow`` edges; ``extra`` widens its spread."""
+def level(name: str, value: npt.NDArray[np.integer], flow: int, extra: int = 0, *, sign: int = 1) -> Level:
+    """A level maximising ``sign * value`` over selections of at most ``flow`` edges; ``extra`` widens its spread."""
     hi, lo = int(value.max(initial=0)), int(value.min(initial=0))
-    return Level(name, value, max(hi, -lo), flow * (max(hi, 0) - min(lo, 0)) + extra)
+    return Level(name, value, max(hi, -lo), flow * (max(hi, 0) - min(lo, 0)) + extra, sign)
 
 
 def _must(flow: int) -> Level:
@@ -169,7 +171,7 @@ class Lexicographic:
             value = face if lvl.value is None else lvl.value
             if value is None:
                 raise ValueError("a later stage needs the face of the stage before")
-            weight += value.astype(np.int64) * np.int64(scale)
+            weight += value.astype(np.int64, copy=False) * np.int64(lvl.sign * scale)
         # An edge off the face has must -1: its weight is negative (never chosen), as the scale
         # of must exceeds what the levels below can add on one edge.
         return weight

@@ -29,11 +29,13 @@ class Coarse:
     """The re-match order as two levels, each within int64, with the bounds that fold them.
 
     ``upper`` is pins, then priority; ``lower`` is changes, then cost (may be negative);
-    ``flow`` bounds the number of assignments and ``load`` the convex load cost.
+    ``priority`` is each edge's activity priority; ``flow`` bounds the number of assignments and
+    ``load`` the convex load cost.
     """
 
     upper: I64
     lower: I64
+    priority: npt.NDArray[np.integer]
     flow: int
     load: int
     node_factor: int
@@ -55,7 +57,7 @@ def coarse_levels(
     upper = np.where(pinned, np.int64(pin_unit), np.int64(0))
     upper += priority
     # OR-Tools multiplies costs by its node count plus one (source, sink, circulation arc).
-    return Coarse(upper, lower, flow, load, p.n_volunteers + p.n_activities + 3)
+    return Coarse(upper, lower, priority, flow, load, p.n_volunteers + p.n_activities + 3)
 
 
 def _combined(coarse: Coarse) -> Objective:
@@ -68,8 +70,6 @@ def _combined(coarse: Coarse) -> Objective:
 
 
 def _staged(
-    p: Problem,
-    edges: Edges,
     costs: CostTerms,
     previous: Mask,
     pinned: Mask,
@@ -77,13 +77,14 @@ def _staged(
     coarse: Coarse,
     sizes: tuple[int, ...] | None,
 ) -> Lexicographic:
+    """The levels apart, grouped by ``sizes`` (None: as few stages as int64 allows)."""
     flow = coarse.flow
-    levels = [level("pins", pinned.view(np.int8), flow), level("priority", p.act_priority[edges.act], flow)]
+    levels = [level("pins", pinned.view(np.int8), flow), level("priority", coarse.priority, flow)]
     if disruption_weight is None:
         levels.append(level("changes", previous.view(np.int8) * np.int8(2) - np.int8(1), flow))
-        levels.append(level("cost", -costs.total, flow, coarse.load))
+        levels.append(level("cost", costs.total, flow, coarse.load, sign=-1))
     else:
-        levels.append(level("cost", -coarse.lower, flow, coarse.load))  # cost plus the weighted changes
+        levels.append(level("cost", coarse.lower, flow, coarse.load, sign=-1))  # cost plus the weighted changes
     if sizes is None:
         sizes = group_levels(levels, flow, coarse.node_factor)
     if sum(sizes) != len(levels) or min(sizes) < 1:
@@ -116,7 +117,7 @@ def rematch_objective(
     a certificate recorded.
     """
     coarse = coarse_levels(p, edges, costs, previous, pinned, disruption_weight)
-    parts = (p, edges, costs, previous, pinned, disruption_weight, coarse)
+    parts = (costs, previous, pinned, disruption_weight, coarse)
     if sizes is not None or lexicographic:
         n_levels = 4 if disruption_weight is None else 3
         return _staged(*parts, sizes if sizes is not None else (1,) * n_levels)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import matcher
@@ -23,26 +23,34 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "community_week.
 
 
 @st.composite
-def level_cases(draw: st.DrawFn) -> tuple[list[list[int]], int, list[int], list[int]]:
-    """Two to four levels over a few edges, a flow bound, and two selections within it."""
+def level_cases(draw: st.DrawFn) -> tuple[list[list[int]], list[int], int, list[int], list[int]]:
+    """Two to four levels (each maximised or minimised) over a few edges, a flow bound, and two
+    selections within it."""
     n = draw(st.integers(1, 6))
     values = draw(st.lists(st.lists(st.integers(-4, 4), min_size=n, max_size=n), min_size=2, max_size=4))
+    signs = [draw(st.sampled_from([1, -1])) for _ in values]
     flow = draw(st.integers(1, n))
     sets = st.lists(st.integers(0, n - 1), unique=True, max_size=flow)
-    return values, flow, draw(sets), draw(sets)
+    return values, signs, flow, draw(sets), draw(sets)
 
 
 @given(level_cases())
+# The widest lower level: its totals differ by 2 * 4 * flow between two selections.
+@example(([[1, 0], [-4, 4]], [1, 1], 1, [0], [1]))
+@example(([[0, 1], [4, -4]], [-1, -1], 1, [0], [1]))
 def test_one_folded_weight_ranks_selections_lexicographically(
-    case: tuple[list[list[int]], int, list[int], list[int]],
+    case: tuple[list[list[int]], list[int], int, list[int], list[int]],
 ) -> None:
-    values, flow, first, second = case
-    levels = tuple(level(f"l{k}", np.array(v, dtype=np.int64), flow) for k, v in enumerate(values))
+    values, signs, flow, first, second = case
+    levels = tuple(
+        level(f"l{k}", np.array(v, dtype=np.int64), flow, sign=sign)
+        for k, (v, sign) in enumerate(zip(values, signs, strict=True))
+    )
     zeros = np.zeros(len(values[0]), dtype=np.int64)
     weight = Lexicographic(levels, (len(levels),), flow, zeros, zeros).weight(0, None)
 
     def ranked(chosen: list[int]) -> tuple[int, ...]:
-        return tuple(sum(v[e] for e in chosen) for v in values)
+        return tuple(sign * sum(v[e] for e in chosen) for v, sign in zip(values, signs, strict=True))
 
     folded = int(weight[first].sum()) - int(weight[second].sum())
     expected = ranked(first) > ranked(second)
