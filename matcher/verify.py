@@ -232,7 +232,7 @@ def _pairs(value: Any, name: str) -> list[tuple[str, str]]:
     return [(x[0], x[1]) for x in value]
 
 
-def _stage_sizes(cert: Any) -> tuple[tuple[str, ...], ...] | None:
+def _stage_names(cert: Any) -> tuple[tuple[str, ...], ...] | None:
     """The level names of each stage a staged certificate records (None: one combined weight)."""
     if not isinstance(cert, Mapping) or "levels" not in cert:
         return None
@@ -257,7 +257,7 @@ def _rematch_context(
         raise InputError.single(
             "rematch", "", "disruption_weight", "expected null or a non-negative integer", "invalid"
         )
-    names = _stage_sizes(cert)
+    names = _stage_names(cert)
     context = rematch_inputs(
         p,
         _pairs(section.get("previous"), "previous"),
