@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -117,15 +116,18 @@ def group_levels(levels: Sequence[Level], flow: int, node_factor: int) -> tuple[
     return tuple(sizes)
 
 
+def _stage(levels: Sequence[Level], sizes: Sequence[int], flow: int, k: int) -> tuple[Level, ...]:
+    """The levels stage ``k`` folds, ``must`` first from the second stage on."""
+    lo = sum(sizes[:k])
+    own = tuple(levels[lo : lo + sizes[k]])
+    return (_must(flow), *own) if k else own
+
+
 def stages_fit(levels: Sequence[Level], sizes: Sequence[int], flow: int, node_factor: int) -> bool:
     """Whether ``sizes`` splits ``levels`` into stages that each fold within exact int64."""
     if sum(sizes) != len(levels) or min(sizes, default=1) < 1:
         return False
-    starts = np.cumsum([0, *sizes]).tolist()
-    return all(
-        _fits([*([_must(flow)] if k else []), *levels[lo:hi]], flow, node_factor)
-        for k, (lo, hi) in enumerate(pairwise(starts))
-    )
+    return all(_fits(_stage(levels, sizes, flow, k), flow, node_factor) for k in range(len(sizes)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,9 +151,7 @@ class Lexicographic:
 
     def stage(self, k: int) -> tuple[Level, ...]:
         """The levels of stage ``k``, ``must`` first from the second stage on."""
-        lo = sum(self.sizes[:k])
-        own = self.levels[lo : lo + self.sizes[k]]
-        return (_must(self.flow), *own) if k else own
+        return _stage(self.levels, self.sizes, self.flow, k)
 
     def names(self, k: int) -> tuple[str, ...]:
         """The names of stage ``k``'s own levels."""
