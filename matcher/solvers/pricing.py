@@ -102,17 +102,17 @@ def best_within(group: Ids, value: I64, limit: I64) -> Mask:
     (the scatter by group missed cache on every item).
     """
     keep = np.zeros(len(group), dtype=bool)
-    keep[_best_ids(group, value, limit, 0, len(group))] = True
+    keep[_best_ids(group, value, limit)] = True
     return keep
 
 
 @njit(cache=True, nogil=True)
-def _best_ids(group: Ids, value: I64, limit: I64, lo: int, hi: int) -> I64:  # pragma: no cover - compiled
-    """:func:`best_within` over the items ``lo:hi``, as sorted item ids."""
+def _best_ids(group: Ids, value: I64, limit: I64) -> I64:  # pragma: no cover - compiled
+    """:func:`best_within` as sorted item ids."""
     n_groups = len(limit)
     count = np.zeros(n_groups, dtype=np.int64)
-    for i in range(lo, hi):
-        count[group[i]] += 1
+    for g in group:
+        count[g] += 1
     room = np.maximum(np.minimum(limit, count), 0)
     base = np.zeros(n_groups + 1, dtype=np.int64)
     for g in range(n_groups):
@@ -121,7 +121,7 @@ def _best_ids(group: Ids, value: I64, limit: I64, lo: int, hi: int) -> I64:  # p
     heap_i = np.empty(base[n_groups], dtype=np.int64)
     size = np.zeros(n_groups, dtype=np.int64)
     floor = _floors(room)
-    for i in range(lo, hi):
+    for i in range(len(group)):
         g = group[i]
         if value[i] > floor[g]:
             _offer(heap_v, heap_i, size, floor, base[g], room[g], g, value[i], i)
@@ -194,7 +194,7 @@ def worst_violators(
         )
     ids = np.concatenate([ids for ids, _ in parts])  # shares in edge order, so still sorted
     gain = weight[ids] - u[tail[ids]] - y[head[ids]]
-    return ids[_best_ids(head[ids], gain, limit, 0, len(ids))], sum(count for _, count in parts)
+    return ids[_best_ids(head[ids], gain, limit)], sum(count for _, count in parts)
 
 
 @njit(cache=True, nogil=True)
