@@ -9,9 +9,10 @@ when explaining a pair rule by rule (:mod:`matcher.diagnose`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,9 @@ __all__ = [
     "Edges",
     "SkillTable",
     "candidate_edges",
+    "locate_pairs",
     "membership_check",
+    "pair_keys",
     "positions_within",
     "preference_ranks",
     "role_check",
@@ -89,6 +92,24 @@ class Edges:
             rank=self.rank[keep],
             surplus=self.surplus[keep],
         )
+
+
+def pair_keys(p: Problem, edges: Edges) -> I64:
+    """One sortable int64 key per edge, ``vol * n_activities + act`` (ascending: edges are sorted)."""
+    return edges.vol.astype(np.int64) * np.int64(max(p.n_activities, 1)) + edges.act
+
+
+def locate_pairs(p: Problem, keys: I64, vids: Sequence[Any], aids: Sequence[Any]) -> tuple[I64, B, B]:
+    """Where each ``(vids[k], aids[k])`` is among the edges with :func:`pair_keys` ``keys``.
+
+    Returns ``(position, found, known)``: ``known`` is False where an id is not in the problem
+    (or not a string), ``found`` where the pair is an edge; ``position`` is meaningful only there.
+    """
+    vol = np.array([p.volunteer_index.get(v, -1) if isinstance(v, str) else -1 for v in vids], dtype=np.int64)
+    act = np.array([p.activity_index.get(a, -1) if isinstance(a, str) else -1 for a in aids], dtype=np.int64)
+    known = (vol >= 0) & (act >= 0)
+    pos, found = sorted_lookup(keys, vol * np.int64(max(p.n_activities, 1)) + act)
+    return pos, found & known, known
 
 
 def positions_within(group: I64, order: I64) -> I64:

@@ -32,8 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ValidationError
 
-from matcher.arrays import sorted_lookup
-from matcher.candidates import Edges, candidate_edges
+from matcher.candidates import Edges, candidate_edges, locate_pairs, pair_keys
 from matcher.costs import CostTerms, Objective, pair_costs
 from matcher.diagnose import RULES, diagnose
 from matcher.errors import InputError, InputIssue
@@ -191,20 +190,10 @@ def apply_changes(
     return new_vols, new_acts
 
 
-def _edge_keys(p: Problem, edges: Edges) -> I64:
-    """One sortable key per edge (edges are sorted by volunteer, then activity)."""
-    return edges.vol.astype(np.int64) * np.int64(max(p.n_activities, 1)) + edges.act
-
-
 def _edge_mask(p: Problem, keys: I64, pairs: Iterable[Pair]) -> tuple[Mask, list[Pair]]:
-    """Edges (by their :func:`_edge_keys`) named by ``pairs``, and the pairs that are not edges."""
+    """Edges (by their :func:`~matcher.candidates.pair_keys`) named by ``pairs``, and the pairs that are not edges."""
     pairs = list(pairs)
-    n_act = np.int64(max(p.n_activities, 1))
-    vol = np.array([p.volunteer_index.get(v, -1) for v, _ in pairs], dtype=np.int64)
-    act = np.array([p.activity_index.get(a, -1) for _, a in pairs], dtype=np.int64)
-    known = (vol >= 0) & (act >= 0)
-    pos, found = sorted_lookup(keys, vol * n_act + act)
-    found &= known
+    pos, found, _ = locate_pairs(p, keys, [v for v, _ in pairs], [a for _, a in pairs])
     mask = np.zeros(len(keys), dtype=bool)
     mask[pos[found]] = True
     return mask, [pairs[k] for k in np.flatnonzero(~found).tolist()]
@@ -255,7 +244,7 @@ def rematch_inputs(
     (False), and ``sizes`` gives the stages a certificate recorded.
     """
     all_edges = candidate_edges(p)
-    keys = _edge_keys(p, all_edges)
+    keys = pair_keys(p, all_edges)
     declined_mask, _ = _edge_mask(p, keys, declined)
     edges = all_edges.select(~declined_mask)
     keys = keys[~declined_mask]

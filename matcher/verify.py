@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.arrays import sorted_lookup
-from matcher.candidates import Edges
+from matcher.candidates import Edges, locate_pairs, pair_keys
 from matcher.certificate import Cliques, DualCheck, StagePrices, check_duals
 from matcher.costs import COST_TERMS, CostTerms, Objective, load_cost
 from matcher.errors import InputError
@@ -71,8 +71,7 @@ def verify(p: Problem, result: MatchResult | Mapping[str, Any]) -> Verification:
             edges, costs, objective, _, pinned = _rematch_context(p, section, cert)
         except InputError as exc:
             return Verification(False, False, tuple(f"rematch section: {issue}" for issue in exc.issues), 0, 0)
-    n_act = max(p.n_activities, 1)
-    edge_keys = edges.vol.astype(np.int64) * n_act + edges.act
+    edge_keys = pair_keys(p, edges)
     chosen, role, listed = _assignments(p, edges, costs, edge_keys, doc.get("assignments", []))
     problems += listed
     load = np.bincount(edges.vol[chosen], minlength=p.n_volunteers)
@@ -161,11 +160,7 @@ def _assignments(
     """
     vids = [item.get("volunteer_id") for item in items]
     aids = [item.get("activity_id") for item in items]
-    vol = np.array([p.volunteer_index.get(v, -1) if isinstance(v, str) else -1 for v in vids], dtype=np.int64)
-    act = np.array([p.activity_index.get(a, -1) if isinstance(a, str) else -1 for a in aids], dtype=np.int64)
-    known = (vol >= 0) & (act >= 0)
-    pos, found = sorted_lookup(edge_keys, vol * max(p.n_activities, 1) + act)
-    found &= known
+    pos, found, known = locate_pairs(p, edge_keys, vids, aids)
     at = pos[found]
     first = np.zeros(len(items), dtype=bool)
     first[np.flatnonzero(found)[np.unique(at, return_index=True)[1]]] = True
@@ -188,7 +183,7 @@ def _assignments(
         if not first[n]:
             problems.append(f"volunteer {vid!r} is assigned to activity {aid!r} twice")
         if role is not None:
-            role[at[k]] = _role_index(p, int(act[n]), item.get("role"))
+            role[at[k]] = _role_index(p, int(edges.act[at[k]]), item.get("role"))
         if item.get("cost") != total[k]:
             problems.append(f"assignment ({vid!r}, {aid!r}) reports cost {item.get('cost')}, expected {total[k]}")
         reported = item.get("cost_terms")
