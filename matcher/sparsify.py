@@ -20,8 +20,9 @@ import numpy.typing as npt
 
 from matcher.arrays import renumber
 from matcher.certificate import flow_duals
-from matcher.solvers.augment import Augmenter, applies, augment_with_duals, solve_augment
+from matcher.solvers.augment import Augmenter, DegenerateError, applies, augment_with_duals, solve_augment
 from matcher.solvers.base import Backend, FlowInput, Mask
+from matcher.solvers.ortools_backend import solve_ortools
 from matcher.solvers.pricing import best_within, violations, worst_violators
 
 __all__ = ["FlowSolution", "best_edges", "most_violated", "solve_sparsified"]
@@ -142,7 +143,10 @@ def _solve_kept(fi: FlowInput, keep: Mask, backend: Backend) -> tuple[Mask, I64,
 def _solve_round(sub: FlowInput, backend: Backend) -> tuple[Mask, I64, I64, bool]:
     """An optimum of ``sub``, its duals, and whether they are the canonical shortest-path duals."""
     if backend is solve_augment and applies(sub):
-        return (*augment_with_duals(sub), False)
+        try:
+            return (*augment_with_duals(sub), False)
+        except DegenerateError:
+            backend = solve_ortools
     chosen = backend(sub)
     return (chosen, *flow_duals(sub, chosen), True)
 
@@ -190,9 +194,13 @@ def solve_sparsified(
     closed = np.flatnonzero(fi.right_cap[fi.head] == 0) if (fi.right_cap == 0).any() else None
     for rounds in range(1, max_rounds + 1):
         if resumed is not None:
-            chosen, u, y = resumed.solve(keep)
-            canonical = False
-        else:
+            try:
+                chosen, u, y = resumed.solve(keep)
+                canonical = False
+            except DegenerateError:
+                # Ties make each search sweep the market: cost scaling solves this round and the rest.
+                resumed, backend = None, solve_ortools
+        if resumed is None:
             chosen, u, y, canonical = _solve_kept(fi, keep, backend)
         if closed is not None:
             y = _price_closed(fi, closed, u, y)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import matcher.solvers.augment as augment
+import matcher.sparsify as sparsify
 from matcher.certificate import check_duals
 from matcher.solvers import DEFAULT_BACKEND, FlowInput
-from matcher.solvers.augment import Augmenter, applies, augment_with_duals, solve_augment
+from matcher.solvers.augment import Augmenter, DegenerateError, applies, augment_with_duals, solve_augment
 from matcher.solvers.networkx_backend import solve_networkx
+from matcher.solvers.ortools_backend import solve_ortools
 from matcher.sparsify import solve_sparsified
 from tests.test_sparsify import flow_inputs, total
 
@@ -119,3 +126,62 @@ def test_a_freed_volunteer_is_repriced_by_moving_another_place() -> None:
     assert chosen.tolist() == [False, True, False, True]
     assert check_duals(fi, chosen, u, y).proves_optimal
     assert u[1] == 0  # left out, so priced 0
+
+
+@contextmanager
+def budget(per_edge: int) -> Iterator[list[int]]:
+    """Set the searches' budget; yields the sizes of the networks then handed to OR-Tools."""
+    handed: list[int] = []
+
+    def spy(fi: FlowInput) -> np.ndarray:
+        handed.append(len(fi.tail))
+        return solve_ortools(fi)
+
+    with (
+        mock.patch.object(augment, "WORK_PER_EDGE", per_edge),
+        mock.patch.object(augment, "solve_ortools", spy),
+        mock.patch.object(sparsify, "solve_ortools", spy),
+    ):
+        yield handed
+
+
+def hand_checked() -> FlowInput:
+    return FlowInput(
+        left_cap=np.array([1, 1, 1]),
+        right_cap=np.array([1, 2]),
+        tail=np.array([0, 0, 1, 2]),
+        head=np.array([0, 1, 0, 1]),
+        weight=np.array([10, 9, 7, 4]),
+    )
+
+
+def test_searches_over_budget_hand_the_network_to_cost_scaling() -> None:
+    fi = hand_checked()
+    with budget(0) as handed:
+        # A budget of nothing admits one place's insertion; the second finds it spent.
+        resumed = Augmenter(fi)
+        with pytest.raises(DegenerateError):
+            resumed.solve()
+        with pytest.raises(ValueError, match="cannot be resumed"):
+            resumed.solve()
+        assert handed == []
+        assert solve_augment(fi).tolist() == [False, True, True, True]
+        assert handed == [4]
+    with budget(augment.WORK_PER_EDGE) as handed:
+        assert solve_augment(fi).tolist() == [False, True, True, True]
+        assert handed == []
+
+
+@settings(max_examples=300)
+@given(flow_inputs(), st.sampled_from([0, 1, 2, 5]), st.integers(0, 2))
+def test_sparsified_rounds_stay_exact_when_the_searches_give_way(fi: FlowInput, per_edge: int, per_act: int) -> None:
+    # Whichever round the budget runs out in (the first, a resumed one, or none), the rest is
+    # solved by cost scaling: the same optimum, proven on the full graph.
+    fi = one_each(fi)
+    with budget(per_edge) as handed:
+        out = solve_sparsified(fi, solve_augment, per_activity=per_act)
+        direct = solve_augment(fi)
+    assert total(fi, out.chosen) == total(fi, direct) == total(fi, solve_networkx(fi))
+    if per_edge == 0 and (fi.right_cap * (np.bincount(fi.head, minlength=len(fi.right_cap)) > 0)).sum() >= 2:
+        assert handed  # two places to insert: the direct solve ran out after the first
+    assert check_duals(fi, out.chosen, out.u, out.y).proves_optimal

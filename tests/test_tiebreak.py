@@ -22,6 +22,7 @@ from matcher.solvers.ortools_backend import solve_ortools
 from matcher.tiebreak import _classify, canonical_selection, tie_keys
 from tests.helpers import compile_doc
 from tests.strategies import problems
+from tests.test_augment import budget
 from tests.test_sparsify import flow_inputs
 
 
@@ -120,6 +121,16 @@ def test_one_document_whichever_backend_and_sparsification(doc: dict[str, Any]) 
     reference = _document(matcher.solve(p, sparsify=False))
     for backend, sparsify in [("ortools", True), ("networkx", False), ("highs", True)]:
         assert _document(matcher.solve(p, backend=backend, sparsify=sparsify)) == reference
+
+
+@settings(max_examples=100)
+@given(problems())
+def test_one_document_when_the_searches_give_way_to_cost_scaling(doc: dict[str, Any]) -> None:
+    p = compile_doc(doc)
+    reference = _document(matcher.solve(p, sparsify=False))
+    with budget(0):
+        for sparsify in (False, True):
+            assert _document(matcher.solve(p, sparsify=sparsify)) == reference
 
 
 @settings(max_examples=200)
