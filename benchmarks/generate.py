@@ -88,6 +88,9 @@ FAMILIES: dict[str, dict[str, Any]] = {
     # As some_multi, with the menu rules on 10% of activities (teams led by a 社工, courses with a
     # minimum) and volunteers (weekly hour caps, together pairs, apart pairs), and 30 min rest.
     "menu_rules": {"multi_activity_share": 0.1, "rules_share": 0.1},
+    # A dispatch that fills places by priority alone (no picks, travel or skill costs): every edge
+    # of an activity weighs the same, the augmenting-path solver's worst case.
+    "fill_only": {"fill_only": True},
 }
 
 
@@ -139,6 +142,7 @@ def generate(
     capacity_scale: float = 1.0,
     max_travel_km: float = 3.0,
     rules_share: float = 0.0,
+    fill_only: bool = False,
 ) -> dict[str, Any]:
     """A problem document for ``scale``, deterministic in ``seed``; keywords select a family."""
     rng = np.random.default_rng(seed)
@@ -237,5 +241,8 @@ def generate(
             chosen = rng.choice(pool, size=min(picks_n[i], len(pool)), replace=False)
             vol["preferences"] = [activities[int(j)]["id"] for j in chosen]
         volunteers.append(vol)
-    doc = {"volunteers": volunteers, "activities": activities, "policy": {"max_travel_km": max_travel_km}}
+    policy: dict[str, Any] = {"max_travel_km": max_travel_km}
+    if fill_only:
+        policy |= {"selection": "open", "weights": {"distance": 0, "skill_surplus": 0}}
+    doc = {"volunteers": volunteers, "activities": activities, "policy": policy}
     return add_menu_rules(doc, rules_share, seed) if rules_share else doc
