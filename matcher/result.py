@@ -228,7 +228,8 @@ class MatchResult:
         from matcher.solvers._kernels import ShortestPaths
 
         tails, heads, costs, n_nodes = residual_arcs(self.flow, self.chosen)
-        return ShortestPaths.build(heads, tails, costs, n_nodes)
+        # Source and sink reach every volunteer with room and every activity with places.
+        return ShortestPaths.build(heads, tails, costs, n_nodes, hubs=(n_nodes - 2, n_nodes - 1))
 
     @cached_property
     def recommend_index(self) -> RecommendIndex:

@@ -107,13 +107,50 @@ def test_label_correcting_distances_and_negative_cycle() -> None:
 @given(flow_inputs(), st.data())
 def test_shortest_paths_equal_label_correcting_on_residual_networks(fi: FlowInput, data: st.DataObject) -> None:
     tails, heads, costs, n_nodes = residual_arcs(fi, solve_ortools(fi))
-    search = ShortestPaths.build(tails, heads, costs, n_nodes)
-    assert search is not None  # the residual network of an optimum has no negative cycle
     source = data.draw(st.integers(0, n_nodes - 1))
     targets = np.array(data.draw(st.lists(st.integers(0, n_nodes - 1), max_size=6)), dtype=np.int64)
     expected = label_correcting(tails, heads, costs, n_nodes, source=source)
     assert expected is not None
-    assert search.distances(source, targets).tolist() == expected[targets].tolist()
+    # No hubs; the residual network's source and sink (as the explanations use it); any nodes.
+    drawn = data.draw(st.lists(st.integers(0, n_nodes - 1), max_size=4))
+    for hubs in ([], [n_nodes - 2, n_nodes - 1], drawn):
+        search = ShortestPaths.build(tails, heads, costs, n_nodes, hubs=hubs)
+        assert search is not None  # the residual network of an optimum has no negative cycle
+        assert search.distances(source, targets).tolist() == expected[targets].tolist(), hubs
+
+
+def test_a_hub_stops_a_search_only_when_nothing_nearer_is_left() -> None:
+    # 0 -> hub 1 -> 3 costs 5; 0 -> 2 -> 3 costs 4, and 2 is popped at 4, one below the hub's offer.
+    tails, heads, costs = np.array([0, 1, 0, 2]), np.array([1, 3, 2, 3]), np.array([0, 5, 4, 0])
+    search = ShortestPaths.build(tails, heads, costs, 4, hubs=[1])
+    assert search is not None
+    assert search.distances(0, np.array([3])).tolist() == [4]
+    assert search.distances(0, np.array([3, 1])).tolist() == [4, 0]
+    # Through the hub when that is shorter: 1 -> 3 at 3.
+    search = ShortestPaths.build(tails, heads, np.array([0, 3, 4, 0]), 4, hubs=[1])
+    assert search is not None
+    assert search.distances(0, np.array([3])).tolist() == [3]
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_shortest_paths_through_hubs_on_any_network(data: st.DataObject) -> None:
+    # Negative arcs, unreachable nodes, hubs anywhere (the source among them, or a target).
+    n = data.draw(st.integers(1, 10))
+    arcs = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(-4, 9)), max_size=30))
+    tails, heads, costs = (np.array([arc[k] for arc in arcs], dtype=np.int64) for k in range(3))
+    hubs = data.draw(st.lists(st.integers(0, n - 1), max_size=n))
+    search = ShortestPaths.build(tails, heads, costs, n, hubs=hubs)
+    if search is None:
+        assert label_correcting(tails, heads, costs, n) is None
+        return
+    targets = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=6)), dtype=np.int64)
+    # Every source: a hub reached at a positive (reduced) distance is rarer than one reached at 0.
+    for source in range(n):
+        expected = label_correcting(tails, heads, costs, n, source=source)
+        assert expected is not None
+        for wanted in (targets, np.arange(n, dtype=np.int64)):
+            assert search.distances(source, wanted).tolist() == expected[wanted].tolist()
 
 
 def two_activities(weight: list[int]) -> FlowInput:
