@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EDGE_BLOCK", "Ids", "renumber", "sorted_lookup"]
+__all__ = ["EDGE_BLOCK", "Ids", "renumber", "segment_positions", "sorted_lookup"]
 
 I64 = npt.NDArray[np.int64]
 #: Node numbers of any signed integer width (the flow network's endpoints are int32).
@@ -33,6 +33,18 @@ def sorted_lookup(keys: I64, query: I64) -> tuple[I64, B]:
     inside = pos < len(keys)
     found[inside] = keys[pos[inside]] == query[inside]
     return pos, found
+
+
+def segment_positions(ptr: I64, owners: I64) -> tuple[I64, I64]:
+    """For each owner, expand ``ptr[o]:ptr[o+1]``; return (position in flat array, owner slot).
+
+    >>> [a.tolist() for a in segment_positions(np.array([0, 2, 2, 5]), np.array([2, 0]))]
+    [[2, 3, 4, 0, 1], [0, 0, 0, 1, 1]]
+    """
+    lengths = ptr[owners + 1] - ptr[owners]
+    slot = np.repeat(np.arange(len(owners), dtype=np.int64), lengths)
+    starts = np.repeat(ptr[owners] - np.cumsum(lengths) + lengths, lengths)
+    return starts + np.arange(len(slot), dtype=np.int64), slot
 
 
 def renumber(index: Ids, n: int) -> tuple[I64, I64]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.arrays import sorted_lookup
+from matcher.arrays import renumber, segment_positions, sorted_lookup
 from matcher.geo import haversine_km
 from matcher.memory import release_free_memory
 from matcher.pairkernel import check_pairs, merge_pairs, vol_order
@@ -134,12 +134,17 @@ class SkillTable:
     levels: npt.NDArray[np.int8] | None
 
     @classmethod
-    def build(cls, p: Problem) -> SkillTable:
-        """The table for ``p`` (levels run 1..5, so one byte per cell)."""
+    def build(cls, p: Problem, n_pairs: int | None = None) -> SkillTable:
+        """The table for ``p`` (levels run 1..5, so one byte per cell).
+
+        For ``n_pairs`` lookups fewer than a quarter of the volunteers (an explanation's few),
+        no table: building one for the whole pool cost 13 ms a query at 300k volunteers.
+        """
         required = np.unique(np.concatenate([p.req_code, p.rules.role_req_code]))
         column = np.full(len(p.skill_names), -1, dtype=np.int64)
         column[required] = np.arange(len(required), dtype=np.int64)
-        if p.n_volunteers * len(required) > SKILL_TABLE_CELLS:
+        few = n_pairs is not None and 4 * n_pairs < p.n_volunteers
+        if few or p.n_volunteers * len(required) > SKILL_TABLE_CELLS:
             return cls(column, None)
         levels = np.zeros((p.n_volunteers, len(required)), dtype=np.int8)
         owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_skill_ptr))
@@ -153,11 +158,25 @@ class SkillTable:
         if self.levels is not None:
             return self.levels[vol, self.column[code]].astype(np.int64)
         n_skills = np.int64(max(len(p.skill_names), 1))
-        owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_skill_ptr))
-        pos, found = sorted_lookup(owner * n_skills + p.vol_skill_code, vol * n_skills + code)
+        rows, owner, slot = _rows_of(p.vol_skill_ptr, vol)
+        at, found = sorted_lookup(owner * n_skills + p.vol_skill_code[rows], slot * n_skills + code)
         level = np.zeros(len(vol), dtype=np.int64)
-        level[found] = p.vol_skill_level[pos[found]]
+        level[found] = p.vol_skill_level[rows[at[found]]]
         return level
+
+
+def _rows_of(ptr: I64, vol: I64) -> tuple[I64, I64, I64]:
+    """The rows of a per-volunteer CSR table that belong to the volunteers in ``vol``.
+
+    Returns ``(positions, owner slot of each row, slot of each of vol)``: a pair's rows are those
+    whose slot is its own. Rows stay in table order, so keys ``slot * n + code`` built on them
+    are sorted where the codes are sorted within each volunteer. Only the volunteers asked about
+    are keyed: an explanation asks about one, and keying the whole pool cost tens of ms a query
+    at 300k volunteers.
+    """
+    who, slot = renumber(vol, len(ptr) - 1)
+    rows, owner = segment_positions(ptr, who)
+    return rows, owner, slot
 
 
 #: Largest volunteers x required-skills table built for skill lookups (one byte per cell).
@@ -166,7 +185,7 @@ SKILL_TABLE_CELLS = 256 * 2**20
 
 def skill_check(p: Problem, vol: I64, act: I64) -> tuple[B, I64]:
     """Rule 1 on pairs: return (every requirement met, summed surplus levels)."""
-    table = SkillTable.build(p)
+    table = SkillTable.build(p, len(vol))
     n_req = np.diff(p.req_ptr)[act]
     ok = np.ones(len(vol), dtype=bool)
     surplus = np.zeros(len(vol), dtype=np.int64)
@@ -194,7 +213,7 @@ def role_options(p: Problem, vol: I64, act: I64) -> tuple[I64, I64]:
     role = rules.role_ptr[act[pair]] + np.arange(len(pair), dtype=np.int64) - first
     ok = np.ones(len(pair), dtype=bool)
     if len(rules.role_req_code):
-        table = SkillTable.build(p)
+        table = SkillTable.build(p, len(pair))
         n_req = np.diff(rules.role_req_ptr)[role]
         for j in range(int(n_req.max(initial=0))):
             rows = np.flatnonzero(n_req > j)
@@ -220,16 +239,19 @@ def time_check(p: Problem, vol: I64, act: I64) -> B:
     todo = np.flatnonzero(~ok)
     if len(todo) == 0 or len(p.avail_start) == 0:
         return ok
-    # Windows keyed by (volunteer, rank of start time): one binary search per pair.
-    times = np.unique(np.concatenate([p.avail_start, p.act_start]))
-    owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.avail_ptr))
-    window_keys = owner * np.int64(len(times) + 1) + np.searchsorted(times, p.avail_start)
     v, a = vol[todo], act[todo]
-    query = v * np.int64(len(times) + 1) + np.searchsorted(times, p.act_start[a])
+    rows, owner, slot = _rows_of(p.avail_ptr, v)
+    if len(rows) == 0:
+        return ok
+    # Windows keyed by (volunteer, rank of start time): one binary search per pair.
+    starts = p.avail_start[rows]
+    times = np.unique(np.concatenate([starts, p.act_start[a]]))
+    window_keys = owner * np.int64(len(times) + 1) + np.searchsorted(times, starts)
+    query = slot * np.int64(len(times) + 1) + np.searchsorted(times, p.act_start[a])
     idx = np.searchsorted(window_keys, query, side="right") - 1
-    mine = (idx >= p.avail_ptr[v]) & (idx >= 0)
+    mine = (idx >= np.searchsorted(owner, slot)) & (idx >= 0)
     safe = np.maximum(idx, 0)
-    ok[todo] = mine & (p.avail_end[safe] >= p.act_end[a])
+    ok[todo] = mine & (p.avail_end[rows[safe]] >= p.act_end[a])
     return ok
 
 
@@ -240,16 +262,16 @@ def membership_check(p: Problem, vol: I64, act: I64) -> B:
     if len(todo) == 0:
         return ok
     n_codes = np.int64(max(len(p.membership_names), 1))
-    owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.vol_org_ptr))
-    held = owner * n_codes + p.vol_org_code  # sorted: CSR by volunteer, codes sorted within
     v, a = vol[todo], act[todo]
+    orgs, owner, slot = _rows_of(p.vol_org_ptr, v)
+    held = owner * n_codes + p.vol_org_code[orgs]  # sorted: CSR by volunteer, codes sorted within
     n_listed = np.diff(p.act_member_ptr)[a]
     member = np.zeros(len(todo), dtype=bool)
     # One pass per listed position, as for skill requirements: lists are short.
     for j in range(int(n_listed.max(initial=0))):
         rows = np.flatnonzero(n_listed > j)
         code = p.act_member_code[p.act_member_ptr[a[rows]] + j].astype(np.int64)
-        _, found = sorted_lookup(held, v[rows] * n_codes + code)
+        _, found = sorted_lookup(held, slot[rows] * n_codes + code)
         member[rows] |= found
     ok[todo] = member
     return ok
@@ -266,17 +288,13 @@ def travel_check(p: Problem, vol: I64, act: I64) -> tuple[B, F64]:
     return ok, dist
 
 
-def _preference_keys(p: Problem) -> I64:
-    owner = np.repeat(np.arange(p.n_volunteers, dtype=np.int64), np.diff(p.pref_ptr))
-    return owner * np.int64(max(p.n_activities, 1)) + p.pref_act
-
-
-def preference_ranks(p: Problem, vol: I64, act: I64, keys: I64 | None = None) -> I32:
+def preference_ranks(p: Problem, vol: I64, act: I64) -> I32:
     """Tie-group index of each pair in the volunteer's preferences, -1 where unranked."""
-    keys = keys if keys is not None else _preference_keys(p)
-    pos, found = sorted_lookup(keys, vol * np.int64(max(p.n_activities, 1)) + act)
+    n_acts = np.int64(max(p.n_activities, 1))
+    prefs, owner, slot = _rows_of(p.pref_ptr, vol)
+    at, found = sorted_lookup(owner * n_acts + p.pref_act[prefs], slot * n_acts + act)
     ranks = np.full(len(vol), -1, dtype=np.int32)
-    ranks[found] = p.pref_rank[pos[found]]
+    ranks[found] = p.pref_rank[prefs[at[found]]]
     return ranks
 
 

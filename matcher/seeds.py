@@ -19,7 +19,7 @@ import numpy.typing as npt
 from numba import njit
 from scipy.spatial import cKDTree
 
-from matcher.arrays import sorted_lookup
+from matcher.arrays import segment_positions, sorted_lookup
 from matcher.geo import chord_for_km, chords_for_km, unit_vectors
 from matcher.problem import Problem
 
@@ -31,14 +31,6 @@ F64 = npt.NDArray[np.float64]
 # Chord queries run on floats; widen the search radius a little and let the exact haversine rule
 # decide, so that no boundary pair is lost to rounding.
 _SEARCH_SLACK_KM = 1e-6
-
-
-def _segment_positions(ptr: I64, owners: I64) -> tuple[I64, I64]:
-    """For each owner, expand ``ptr[o]:ptr[o+1]``; return (position in flat array, owner slot)."""
-    lengths = ptr[owners + 1] - ptr[owners]
-    slot = np.repeat(np.arange(len(owners), dtype=np.int64), lengths)
-    starts = np.repeat(ptr[owners] - np.cumsum(lengths) + lengths, lengths)
-    return starts + np.arange(len(slot), dtype=np.int64), slot
 
 
 def seed_strict(p: Problem) -> tuple[I64, I64]:
@@ -290,7 +282,7 @@ def seed_online(p: Problem, chunk_pairs: int) -> list[Callable[[], tuple[I64, I6
     rarest = np.full(len(acts), -1, dtype=np.int64)
     gated = np.flatnonzero(np.diff(p.req_ptr)[acts] > 0)
     if len(gated):
-        req_pos, slot = _segment_positions(p.req_ptr, acts[gated])
+        req_pos, slot = segment_positions(p.req_ptr, acts[gated])
         order = np.lexsort((np.diff(skill_ptr)[p.req_code[req_pos]], slot))
         first = np.searchsorted(slot[order], np.arange(len(gated)))
         rarest[gated] = p.req_code[req_pos[order[first]]]

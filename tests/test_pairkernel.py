@@ -38,6 +38,30 @@ def test_check_pairs_equals_the_rule_functions(doc: dict[str, Any], skill_table:
     assert rank.tolist() == np.where(expected, cand.preference_ranks(p, vol, act), -1).tolist()
 
 
+@settings(max_examples=300)
+@given(st.one_of(problems(), rule_problems()), st.data())
+def test_rule_functions_on_a_few_pairs_equal_them_on_all(doc: dict[str, Any], data: st.DataObject) -> None:
+    # An explanation asks about a handful of pairs, in any order and with repeats: only those
+    # volunteers' skills, windows and memberships are keyed (and no skill table is built).
+    p = compile_doc(doc)
+    vol, act = _all_pairs(p.n_volunteers, p.n_activities)
+    if len(vol) == 0:
+        return
+    pick = np.array(data.draw(st.lists(st.integers(0, len(vol) - 1), min_size=1, max_size=6)), dtype=np.int64)
+    checks = {
+        "skills": lambda v, a: np.stack(cand.skill_check(p, v, a)),
+        "time": lambda v, a: cand.time_check(p, v, a),
+        "membership": lambda v, a: cand.membership_check(p, v, a),
+        "role": lambda v, a: cand.role_check(p, v, a),
+        "rank": lambda v, a: cand.preference_ranks(p, v, a),
+    }
+    # With no table at all (as beyond SKILL_TABLE_CELLS), the few pairs' lookups key only their own.
+    cells = data.draw(st.sampled_from([cand.SKILL_TABLE_CELLS, 0]))
+    with mock.patch.object(cand, "SKILL_TABLE_CELLS", cells):
+        for name, check in checks.items():
+            assert check(vol[pick], act[pick]).tolist() == check(vol, act)[..., pick].tolist(), name
+
+
 def test_check_pairs_on_a_hand_checked_menu() -> None:
     def at(hour: int) -> str:
         return f"2026-03-01T{hour:02d}:00:00+08:00"
