@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.solvers._kernels import counting_order
-from matcher.solvers.overlap import clashes_with_chosen
+from matcher.solvers.overlap import free_edges
 
 if TYPE_CHECKING:
     from matcher.result import MatchResult
@@ -68,9 +68,7 @@ class RecommendIndex:
         np.cumsum(np.bincount(edges.act, minlength=p.n_activities), out=act_ptr[1:])
         load = np.bincount(edges.vol[result.chosen], minlength=p.n_volunteers).astype(np.int64)
         filled = np.bincount(edges.act[result.chosen], minlength=p.n_activities).astype(np.int64)
-        start, end = p.act_start[edges.act], p.act_busy_end[edges.act]
-        clash = clashes_with_chosen(edges.vol, start, end, result.chosen)
-        free = ~result.chosen & (load[edges.vol] < p.vol_max_activities[edges.vol]) & ~clash
+        clash, free = free_edges(edges.vol, edges.act, p.act_start, p.act_busy_end, result.chosen, p.vol_max_activities)
         return cls(by_act, act_ptr, load, filled, clash, free)
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import matcher
 from matcher.cli import main
 from matcher.report import gini
-from matcher.solvers.overlap import clashes_with_chosen
+from matcher.solvers.overlap import clashes_with_chosen, free_edges
 from tests.helpers import solve_doc
 from tests.strategies import problems
 
@@ -148,3 +148,21 @@ def test_clashes_with_chosen_is_a_pairwise_overlap_check(rows: list[tuple[int, i
     ]
     assert clashes_with_chosen(vol, start, end, chosen).tolist() == expected
     assert clashes_with_chosen(vol.astype(np.int64), start, end, chosen).tolist() == expected
+    # Per activity: edge k's activity is 5 - k % 5's times (shared by several edges); room per volunteer.
+    act = (5 - np.arange(len(rows)) % 5).astype(np.int32)
+    act_start, act_end = np.arange(6, dtype=np.int64) * 3, np.arange(6, dtype=np.int64) * 3 + 4
+    most = np.array([0, 1, 2, 1, 3], dtype=np.int64)
+    held = np.bincount(vol[chosen], minlength=5)
+    clash = [
+        any(
+            chosen[h]
+            and vol[h] == vol[e]
+            and act_start[act[h]] < act_end[act[e]]
+            and act_start[act[e]] < act_end[act[h]]
+            for h in range(len(rows))
+        )
+        for e in range(len(rows))
+    ]
+    free = [not chosen[e] and not clash[e] and held[vol[e]] < most[vol[e]] for e in range(len(rows))]
+    got_clash, got_free = free_edges(vol, act, act_start, act_end, chosen, most)
+    assert (got_clash.tolist(), got_free.tolist()) == (clash, free)
