@@ -208,8 +208,8 @@ def _dijkstra(
 ) -> I64:  # pragma: no cover - compiled
     """Distances from ``source`` to ``targets``; hubs (``hub_of >= 0``) are settled but not expanded.
 
-    A path through hub ``h`` costs the distance to ``h`` plus ``hub_reduced[h_of, target]``, the
-    hub's own (reduced) distance; every path's first hub accounts for it. The search stops once
+    A path through a hub costs the distance to the hub plus ``hub_reduced[hub_of[hub], target]``,
+    the hub's own (reduced) distance; every path's first hub accounts for it. The search stops once
     nothing left in its heap can beat what the hubs already offer each unsettled target (a pass
     over the targets per target or hub settled: queries name a few).
     """

@@ -147,7 +147,7 @@ def _insert_rows(
         u[start] = best
         work += group_ptr[g + 1] - group_ptr[g]
         if best_j >= 0 and load[best_j] < col_cap[best_j]:
-            # The search would settle nothing: its first pop (least key, then lowest column) is free.
+            # A free volunteer at reduced cost 0: the search would end there too (or at a tied one).
             for k in range(slot_ptr[best_j], slot_ptr[best_j + 1]):
                 if holder[k] < 0:
                     holder[k] = start
