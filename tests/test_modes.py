@@ -17,7 +17,8 @@ from matching.games import HospitalResident
 import matcher
 from matcher.cli import main
 from matcher.modes import preference_orders
-from tests.helpers import pairs
+from matcher.tiebreak import tie_keys
+from tests.helpers import compile_doc, pairs
 from tests.strategies import problems
 
 DAY = "2026-12-07"
@@ -84,6 +85,33 @@ def test_stable_mode_is_volunteer_optimal_by_brute_force(doc: dict[str, Any]) ->
             v = int(edges.vol[e])
             assert v in got
             assert got[v] <= orders.vol_rank[e]
+
+
+@settings(max_examples=150)
+@given(problems())
+def test_preference_orders_are_the_lexicographic_orders(doc: dict[str, Any]) -> None:
+    # By (cost, tie key, other side's index) within each volunteer and each activity, as np.lexsort.
+    result = matcher.solve(compile_doc(doc))
+    p, edges = result.problem, result.edges
+    vol, act = edges.vol.astype(np.int64), edges.act.astype(np.int64)
+    key = tie_keys(p.volunteer_ids, p.activity_ids, vol, act)
+    orders = preference_orders(p, edges, result.costs)
+    # Costs too wide for the packed key are ranked first: the same orders.
+    wide = preference_orders(p, edges, dataclasses.replace(result.costs, total=result.costs.total * 2**33 - 1))
+    assert [wide.by_volunteer.tolist(), wide.vol_rank.tolist(), wide.act_rank.tolist()] == [
+        orders.by_volunteer.tolist(),
+        orders.vol_rank.tolist(),
+        orders.act_rank.tolist(),
+    ]
+    by_volunteer = np.lexsort((act, key, result.costs.total, vol))
+    by_activity = np.lexsort((vol, key, result.costs.total, act))
+    assert orders.by_volunteer.tolist() == by_volunteer.tolist()
+    for group, order, rank in ((vol, by_volunteer, orders.vol_rank), (act, by_activity, orders.act_rank)):
+        expected = np.empty(len(order), dtype=np.int64)
+        for g in np.unique(group).tolist():
+            mine = order[group[order] == g]
+            expected[mine] = np.arange(len(mine))
+        assert rank.tolist() == expected.tolist()
 
 
 def test_first_come_follows_the_sign_up_order() -> None:
