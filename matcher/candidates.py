@@ -32,7 +32,6 @@ __all__ = [
     "locate_pairs",
     "membership_check",
     "pair_keys",
-    "positions_within",
     "preference_ranks",
     "role_check",
     "role_options",
@@ -110,15 +109,6 @@ def locate_pairs(p: Problem, keys: I64, vids: Sequence[Any], aids: Sequence[Any]
     known = (vol >= 0) & (act >= 0)
     pos, found = sorted_lookup(keys, vol * np.int64(max(p.n_activities, 1)) + act)
     return pos, found & known, known
-
-
-def positions_within(group: I64, order: I64) -> I64:
-    """Each item's position within its group, given item ids sorted by (group, then any key)."""
-    sorted_group = group[order]
-    first = np.searchsorted(sorted_group, sorted_group, side="left")
-    rank = np.empty(len(group), dtype=np.int64)
-    rank[order] = np.arange(len(group), dtype=np.int64) - first
-    return rank
 
 
 @dataclass(frozen=True, eq=False)
