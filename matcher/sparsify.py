@@ -25,12 +25,17 @@ from matcher.solvers.base import Backend, FlowInput, Mask
 from matcher.solvers.ortools_backend import solve_ortools
 from matcher.solvers.pricing import best_within, violations, worst_violators
 
-__all__ = ["FlowSolution", "best_edges", "most_violated", "solve_sparsified"]
+__all__ = ["FlowSolution", "best_edges", "most_violated", "solve_sparsified", "tied"]
 
 I64 = npt.NDArray[np.int64]
 
 #: Below this many edges the full problem is solved directly: pruning would not pay for itself.
 SPARSIFY_MIN_EDGES = 100_000
+
+#: Share of the first round's edges that, once tied (see :func:`tied`), sends the rounds to cost
+#: scaling. Measured on the benchmark's first rounds: 2-3% on its menus (M and L), 99% where
+#: places are filled by priority alone; the searches' budget still catches what falls between.
+TIED_SHARE = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +85,31 @@ def most_violated(fi: FlowInput, violated: I64, gain: I64, per_activity: int, pe
     if per_activity <= 0 and per_volunteer <= 0:
         return violated
     return violated[_best_per_node(fi, violated, gain, per_volunteer, per_activity)]
+
+
+def tied(fi: FlowInput, keep: Mask) -> bool:
+    """Whether most ``keep`` edges tie for their activity's best weight, at activities with more such edges than places.
+
+    There every place has several equally good volunteers, and each insertion of the augmenting
+    paths crosses a saturated tied region to find a free one (:data:`~matcher.solvers.augment.WORK_PER_EDGE`):
+    at 300k volunteers the first round spent 11.6 s before its budget handed it to cost
+    scaling, which then solved it in 5 s. This test costs one pass over the kept edges.
+
+    >>> fi = FlowInput(np.ones(3, np.int64), np.array([1, 1]), np.array([0, 1, 2, 2]),
+    ...                np.array([0, 0, 0, 1]), np.array([5, 5, 5, 7]))
+    >>> tied(fi, np.ones(4, dtype=bool)), tied(fi, np.array([True, False, False, True]))
+    (True, False)
+    """
+    idx = np.flatnonzero(keep)
+    if len(idx) == 0:
+        return False
+    head, weight = fi.head[idx], fi.weight[idx]
+    best = np.full(len(fi.right_cap), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(best, head, weight)
+    at_best = weight == best[head]
+    n_best = np.bincount(head[at_best], minlength=len(fi.right_cap))
+    contested = (n_best > fi.right_cap)[head] & at_best
+    return bool(contested.sum() >= TIED_SHARE * len(idx))
 
 
 def _admitted(fi: FlowInput, keep: Mask, u: I64, y: I64, per_activity: int, per_volunteer: int) -> tuple[I64, int]:
@@ -189,6 +219,8 @@ def solve_sparsified(
 
     """
     keep = best_edges(fi, per_volunteer, per_activity)
+    if backend is solve_augment and tied(fi, keep):
+        backend = solve_ortools
     # The augmenting-path solver resumes from the last round's optimum instead of starting over.
     resumed = Augmenter(fi) if backend is solve_augment and applies(fi) else None
     closed = np.flatnonzero(fi.right_cap[fi.head] == 0) if (fi.right_cap == 0).any() else None

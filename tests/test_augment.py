@@ -185,3 +185,50 @@ def test_sparsified_rounds_stay_exact_when_the_searches_give_way(fi: FlowInput, 
     if per_edge == 0 and (fi.right_cap * (np.bincount(fi.head, minlength=len(fi.right_cap)) > 0)).sum() >= 2:
         assert handed  # two places to insert: the direct solve ran out after the first
     assert check_duals(fi, out.chosen, out.u, out.y).proves_optimal
+
+
+def test_tied_networks_go_to_cost_scaling_without_a_search() -> None:
+    # Two activities of one place, three volunteers each, every edge of an activity alike: each
+    # place has more equally best volunteers than places, the case where searches sweep ties.
+    fi = FlowInput(
+        left_cap=np.ones(4, dtype=np.int64),
+        right_cap=np.array([1, 1]),
+        tail=np.array([0, 1, 2, 1, 2, 3]),
+        head=np.array([0, 0, 0, 1, 1, 1]),
+        weight=np.array([5, 5, 5, 7, 7, 7]),
+    )
+    assert sparsify.tied(fi, np.ones(6, dtype=bool))
+    searched: list[int] = []
+    original = Augmenter.solve
+
+    def spy(self: Augmenter, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        searched.append(len(self.fi.tail))
+        return original(self, keep)
+
+    with budget(augment.WORK_PER_EDGE) as handed, mock.patch.object(Augmenter, "solve", spy):
+        out = solve_sparsified(fi, solve_augment, per_activity=8)
+        assert (searched, handed) == ([], [6])
+        assert total(fi, out.chosen) == 12
+        assert check_duals(fi, out.chosen, out.u, out.y).proves_optimal
+        # Distinct weights at one of the two: half the edges tied, still cost scaling; at both, searches.
+        distinct = FlowInput(fi.left_cap, fi.right_cap, fi.tail, fi.head, np.array([5, 5, 5, 7, 8, 9]))
+        assert sparsify.tied(distinct, np.ones(6, dtype=bool))
+        apart = FlowInput(fi.left_cap, fi.right_cap, fi.tail, fi.head, np.array([4, 5, 6, 7, 8, 9]))
+        assert not sparsify.tied(apart, np.ones(6, dtype=bool))
+        out = solve_sparsified(apart, solve_augment, per_activity=8)
+        assert (searched, handed) == ([6], [6])
+        assert total(apart, out.chosen) == 15
+
+
+def test_ties_no_more_than_places_are_not_contested() -> None:
+    # Each activity's best edges all fit into its places: any insertion takes one at once.
+    fi = FlowInput(
+        left_cap=np.ones(4, dtype=np.int64),
+        right_cap=np.array([2, 2]),
+        tail=np.array([0, 1, 2, 3]),
+        head=np.array([0, 0, 1, 1]),
+        weight=np.array([5, 5, 7, 7]),
+    )
+    assert not sparsify.tied(fi, np.ones(4, dtype=bool))
+    assert sparsify.tied(FlowInput(fi.left_cap, np.array([1, 1]), fi.tail, fi.head, fi.weight), np.ones(4, dtype=bool))
+    assert not sparsify.tied(fi, np.zeros(4, dtype=bool))
