@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from matcher.recommend import Recommendation, RecommendIndex
     from matcher.rematching import RematchSummary
     from matcher.report import FairnessReport, ServiceHours
-    from matcher.solvers._kernels import ShortestPaths
     from matcher.solvers.base import FlowInput
+    from matcher.solvers.shortest_paths import ShortestPaths
     from matcher.staffing import RulesReport
 
 __all__ = ["Assignment", "Certificate", "MatchResult", "ObjectiveValue", "Unassigned", "Unfilled", "build_result"]
@@ -224,12 +224,13 @@ class MatchResult:
 
         Built on first use; None if that network has a negative cycle (the flow is not optimal).
         """
-        from matcher.certificate import residual_arcs
-        from matcher.solvers._kernels import ShortestPaths
+        from matcher.solvers.residual import reversed_residual
+        from matcher.solvers.shortest_paths import ShortestPaths
 
-        tails, heads, costs, n_nodes = residual_arcs(self.flow, self.chosen)
+        ptr, head, cost = reversed_residual(self.flow, self.chosen)
+        n_nodes = len(ptr) - 1
         # Source and sink reach every volunteer with room and every activity with places.
-        return ShortestPaths.build(heads, tails, costs, n_nodes, hubs=(n_nodes - 2, n_nodes - 1))
+        return ShortestPaths.from_csr(ptr, head, cost, hubs=(n_nodes - 2, n_nodes - 1))
 
     @cached_property
     def recommend_index(self) -> RecommendIndex:

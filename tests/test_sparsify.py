@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 import matcher
 from matcher.certificate import check_duals, flow_duals, residual_arcs
 from matcher.solvers import FlowInput, get_backend
-from matcher.solvers._kernels import ShortestPaths, label_correcting
+from matcher.solvers._kernels import label_correcting
 from matcher.solvers.networkx_backend import solve_networkx
 from matcher.solvers.ortools_backend import solve_ortools
 from matcher.solvers.pricing import best_within, violations, worst_violators
+from matcher.solvers.residual import reversed_residual
+from matcher.solvers.shortest_paths import ShortestPaths
 from matcher.sparsify import best_edges, most_violated, solve_flow, solve_sparsified
 from tests.helpers import assert_certified, compile_doc, objective
 from tests.reference import milp_optimum
@@ -117,6 +119,31 @@ def test_shortest_paths_equal_label_correcting_on_residual_networks(fi: FlowInpu
         search = ShortestPaths.build(tails, heads, costs, n_nodes, hubs=hubs)
         assert search is not None  # the residual network of an optimum has no negative cycle
         assert search.distances(source, targets).tolist() == expected[targets].tolist(), hubs
+
+
+@settings(max_examples=300)
+@given(flow_inputs(), st.data())
+def test_the_reversed_residual_csr_holds_every_residual_arc_reversed(fi: FlowInput, data: st.DataObject) -> None:
+    # Any selection (overfull ones too) and convex load: the two builders must list the same arcs.
+    chosen = np.array(data.draw(st.lists(st.booleans(), min_size=len(fi.tail), max_size=len(fi.tail))), dtype=bool)
+    if data.draw(st.booleans()):
+        step = np.array(data.draw(st.lists(st.integers(0, 9), min_size=len(fi.left_cap), max_size=len(fi.left_cap))))
+        fi = FlowInput(fi.left_cap, fi.right_cap, fi.tail, fi.head, fi.weight, step.astype(np.int64))
+    tails, heads, costs, n_nodes = residual_arcs(fi, chosen)
+    ptr, head, cost = reversed_residual(fi, chosen)
+    assert len(ptr) == n_nodes + 1
+    owner = np.repeat(np.arange(n_nodes), np.diff(ptr))
+    got = sorted(zip(owner.tolist(), head.tolist(), cost.tolist(), strict=True))
+    assert got == sorted(zip(heads.tolist(), tails.tolist(), costs.tolist(), strict=True))
+    # And the explanations' search structure on it gives the same distances as on the listed arcs.
+    if chosen.any() and label_correcting(heads, tails, costs, n_nodes) is not None:
+        ours = ShortestPaths.from_csr(ptr, head, cost, hubs=[n_nodes - 2, n_nodes - 1])
+        theirs = ShortestPaths.build(heads, tails, costs, n_nodes)
+        assert ours is not None
+        assert theirs is not None
+        everyone = np.arange(n_nodes, dtype=np.int64)
+        for source in range(n_nodes):
+            assert ours.distances(source, everyone).tolist() == theirs.distances(source, everyone).tolist()
 
 
 def test_a_hub_stops_a_search_only_when_nothing_nearer_is_left() -> None:
