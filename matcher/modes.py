@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from matcher.arrays import Ids
 from matcher.solvers._kernels import counting_order
 from matcher.tiebreak import tie_keys
 
@@ -63,28 +64,29 @@ class Orders:
 
 @njit(cache=True, nogil=True)
 def _sort_segments(order: I64, ptr: I64, key: I64, rank: I64) -> None:  # pragma: no cover - compiled
-    """Sort each ``order[ptr[s]:ptr[s + 1]]`` stably by ``key`` (aligned with ``order``); rank its items.
+    """Sort each ``order[ptr[s]:ptr[s + 1]]`` stably by ``key`` of its items; rank its items.
 
-    ``rank[order[k]]`` becomes ``k``'s position within its segment.
+    ``rank[order[k]]`` becomes ``k``'s position within its segment. Keys are gathered a segment
+    at a time: a whole-length gather was 280 MB of fresh memory at 35M edges.
     """
     for s in range(len(ptr) - 1):
         lo, hi = ptr[s], ptr[s + 1]
         if hi - lo > 1:
-            seg = order[lo:hi][np.argsort(key[lo:hi], kind="mergesort")]
-            order[lo:hi] = seg
+            items = order[lo:hi]
+            order[lo:hi] = items[np.argsort(key[items], kind="mergesort")]
         for k in range(lo, hi):
             rank[order[k]] = k - lo
 
 
-def _ordered(group: I64, n_groups: int, order: I64, key: I64) -> tuple[I64, I64, I64]:
-    """``order`` (items grouped by ``group``, in the tie order wanted) sorted by ``key`` within each group.
+def _ordered(group: Ids, n_groups: int, order: I64, key: I64) -> tuple[I64, I64, I64]:
+    """``order`` (items grouped by ``group``, in the tie order wanted) sorted by ``key`` within each group, in place.
 
     Returns the order, the groups' pointers into it and each item's rank within its group.
     """
     ptr = np.zeros(n_groups + 1, dtype=np.int64)
     np.cumsum(np.bincount(group, minlength=n_groups), out=ptr[1:])
     rank = np.empty(len(order), dtype=np.int64)
-    _sort_segments(order, ptr, key[order], rank)
+    _sort_segments(order, ptr, key, rank)
     return order, ptr, rank
 
 
@@ -95,15 +97,18 @@ def preference_orders(p: Problem, edges: Edges, costs: CostTerms) -> Orders:
     stable sorts of ``(cost, key)`` within each volunteer's and each activity's edges (edges come
     sorted by volunteer, then activity): the two whole-array lexsorts took 70 s at 35M edges.
     """
-    vol, act = edges.vol.astype(np.int64), edges.act.astype(np.int64)
+    # The edges' own int32 columns throughout: at 35M edges each int64 copy or gather was 280 MB
+    # of fresh memory, and fresh memory is what costs on these machines (README, performance).
+    vol, act = edges.vol, edges.act
     cost = costs.total
     if len(cost) and (cost.min() < 0 or cost.max() >= 2**32):
         _, cost = np.unique(cost, return_inverse=True)  # ranks keep the order and fit 32 bits
     # Tie keys lie in [0, 2**31): one int64 key orders by cost, then tie key.
-    key = cost.astype(np.int64) << np.int64(31) | tie_keys(p.volunteer_ids, p.activity_ids, vol, act)
+    key = tie_keys(p.volunteer_ids, p.activity_ids, vol, act)
+    key |= cost.astype(np.int64) << np.int64(31)
     every = np.arange(len(vol), dtype=np.int64)
-    by_volunteer, vol_ptr, vol_rank = _ordered(vol, p.n_volunteers, every.copy(), key)
     *_, act_rank = _ordered(act, p.n_activities, counting_order(act, p.n_activities, every), key)
+    by_volunteer, vol_ptr, vol_rank = _ordered(vol, p.n_volunteers, every, key)
     return Orders(by_volunteer, vol_ptr, vol_rank, act_rank)
 
 
