@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
-__all__ = ["EDGE_BLOCK", "Ids", "renumber", "segment_positions", "sorted_lookup"]
+__all__ = ["EDGE_BLOCK", "Ids", "counts", "renumber", "segment_positions", "sorted_lookup"]
 
 I64 = npt.NDArray[np.int64]
 #: Node numbers of any signed integer width (the flow network's endpoints are int32).
@@ -20,6 +21,29 @@ B = npt.NDArray[np.bool_]
 #: one 14 MB block took 0.02-0.18 s, in 2 MB blocks 0.012 s). Whole-length temporaries were
 #: 280 MB each at 35M edges.
 EDGE_BLOCK = 1 << 18
+
+
+@njit(cache=True, nogil=True)
+def _counts(ids: Ids, n: int) -> I64:  # pragma: no cover - compiled
+    out = np.zeros(n, dtype=np.int64)
+    for i in range(len(ids)):
+        x = ids[i]
+        if x < 0 or x >= n:
+            raise ValueError("counts: an id outside [0, n)")
+        out[x] += 1
+    return out
+
+
+def counts(ids: Ids, n: int) -> I64:
+    """How often each of ``0..n-1`` occurs in ``ids`` (``np.bincount(ids, minlength=n)``, ids below ``n``).
+
+    For whole edge columns: ``np.bincount`` first copies int32 ids to int64, 280 MB of fresh
+    memory at 35M edges (0.1 s warm, up to 0.7 s on fresh memory here); this reads them in place.
+
+    >>> counts(np.array([2, 0, 2], dtype=np.int32), 4).tolist()
+    [1, 0, 2, 0]
+    """
+    return _counts(np.ascontiguousarray(ids), int(n))
 
 
 def sorted_lookup(keys: I64, query: I64) -> tuple[I64, B]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from matcher.arrays import EDGE_BLOCK, Ids
+from matcher.arrays import EDGE_BLOCK, Ids, counts
 from matcher.candidates import Edges
 from matcher.errors import CostRangeError, InputIssue
 from matcher.models import Weights
@@ -178,8 +178,8 @@ def max_flow_bound(p: Problem, edges: Edges) -> int:
     """An upper bound on the number of assignments any feasible solution can make."""
     if len(edges) == 0:
         return 0
-    vol_deg = np.bincount(edges.vol, minlength=p.n_volunteers)
-    act_deg = np.bincount(edges.act, minlength=p.n_activities)
+    vol_deg = counts(edges.vol, p.n_volunteers)
+    act_deg = counts(edges.act, p.n_activities)
     by_vol = int(np.minimum(vol_deg, p.vol_max_activities).sum())
     by_act = int(np.minimum(act_deg, p.act_capacity).sum())
     return min(by_vol, by_act, len(edges))
@@ -190,7 +190,7 @@ def load_bound(p: Problem, edges: Edges) -> int:
     step = p.policy.weights.load
     if step == 0 or len(edges) == 0:
         return 0
-    most = np.minimum(p.vol_max_activities, np.bincount(edges.vol, minlength=p.n_volunteers)).astype(object)
+    most = np.minimum(p.vol_max_activities, counts(edges.vol, p.n_volunteers)).astype(object)
     return int((most * (most - 1) // 2).sum()) * step
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.arrays import counts
 from matcher.solvers._kernels import counting_order
 from matcher.solvers.overlap import free_edges
 
@@ -65,7 +66,7 @@ class RecommendIndex:
         # Counting sort by activity: a stable comparison sort of 35M int32 ids took 3.5 s.
         by_act = counting_order(edges.act, p.n_activities, np.arange(len(edges), dtype=np.int64))
         act_ptr = np.zeros(p.n_activities + 1, dtype=np.int64)
-        np.cumsum(np.bincount(edges.act, minlength=p.n_activities), out=act_ptr[1:])
+        np.cumsum(counts(edges.act, p.n_activities), out=act_ptr[1:])
         load = np.bincount(edges.vol[result.chosen], minlength=p.n_volunteers).astype(np.int64)
         filled = np.bincount(edges.act[result.chosen], minlength=p.n_activities).astype(np.int64)
         clash, free = free_edges(edges.vol, edges.act, p.act_start, p.act_busy_end, result.chosen, p.vol_max_activities)

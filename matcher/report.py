@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.arrays import counts
 from matcher.columns import MICROS_PER_HOUR
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def fairness_report(result: MatchResult) -> FairnessReport:
     """Gini of assignments and hours, share of willing volunteers never assigned, fill by organisation."""
     p, edges = result.problem, result.edges
     vol, act = edges.vol[result.chosen], edges.act[result.chosen]
-    willing = np.bincount(edges.vol, minlength=p.n_volunteers) > 0
+    willing = counts(edges.vol, p.n_volunteers) > 0
     count = np.bincount(vol, minlength=p.n_volunteers).astype(np.float64)
     hours = np.bincount(vol, weights=(p.act_end - p.act_start)[act], minlength=p.n_volunteers) / MICROS_PER_HOUR
     n_willing = int(willing.sum())

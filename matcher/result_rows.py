@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from matcher.arrays import counts
 from matcher.candidates import Edges
 from matcher.costs import COST_TERMS, CostTerms
 from matcher.gcpause import gc_paused
@@ -185,7 +186,7 @@ def assignment_text(rows: AssignmentRows) -> list[str]:
 def _open_activities(p: Problem, edges: Edges, chosen: Mask) -> tuple[list[int], list[int], list[int], list[int]]:
     """(activity, capacity, filled, eligible volunteers) of each activity with places left open."""
     filled = np.bincount(edges.act[chosen], minlength=p.n_activities)
-    degree = np.bincount(edges.act, minlength=p.n_activities)
+    degree = counts(edges.act, p.n_activities)
     open_acts = np.flatnonzero(filled < p.act_capacity)
     return (
         open_acts.tolist(),
@@ -213,7 +214,7 @@ def unfilled_text(p: Problem, edges: Edges, chosen: Mask) -> list[str]:
 def _idle(p: Problem, edges: Edges, chosen: Mask) -> tuple[list[int], list[int]]:
     """(volunteer, eligible activities) of each volunteer with no assignment."""
     load = np.bincount(edges.vol[chosen], minlength=p.n_volunteers)
-    degree = np.bincount(edges.vol, minlength=p.n_volunteers)
+    degree = counts(edges.vol, p.n_volunteers)
     idle = np.flatnonzero(load == 0)
     return idle.tolist(), degree[idle].tolist()
 

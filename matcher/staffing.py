@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from matcher.arrays import counts
 from matcher.candidates import role_options
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def _not_staffed(result: MatchResult) -> tuple[NotStaffed, ...]:
     p, edges = result.problem, result.edges
     rules = p.rules
     filled = np.bincount(edges.act[result.chosen], minlength=p.n_activities)
-    eligible = np.bincount(edges.act, minlength=p.n_activities)
+    eligible = counts(edges.act, p.n_activities)
     idle = np.flatnonzero(rules.act_has_minimum & (filled == 0))
     at_idle = np.flatnonzero(np.isin(edges.act, idle))
     _, role = role_options(p, edges.vol[at_idle].astype(np.int64), edges.act[at_idle].astype(np.int64))
