@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from matcher.arrays import Ids
+from matcher.arrays import Ids, counts
 from matcher.solvers._kernels import counting_order
 from matcher.tiebreak import tie_keys
 
@@ -84,7 +84,7 @@ def _ordered(group: Ids, n_groups: int, order: I64, key: I64) -> tuple[I64, I64,
     Returns the order, the groups' pointers into it and each item's rank within its group.
     """
     ptr = np.zeros(n_groups + 1, dtype=np.int64)
-    np.cumsum(np.bincount(group, minlength=n_groups), out=ptr[1:])
+    np.cumsum(counts(group, n_groups), out=ptr[1:])
     rank = np.empty(len(order), dtype=np.int64)
     _sort_segments(order, ptr, key, rank)
     return order, ptr, rank
