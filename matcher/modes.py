@@ -105,7 +105,7 @@ def preference_orders(p: Problem, edges: Edges, costs: CostTerms) -> Orders:
         _, cost = np.unique(cost, return_inverse=True)  # ranks keep the order and fit 32 bits
     # Tie keys lie in [0, 2**31): one int64 key orders by cost, then tie key.
     key = tie_keys(p.volunteer_ids, p.activity_ids, vol, act)
-    key |= cost.astype(np.int64) << np.int64(31)
+    key |= cost.astype(np.int64, copy=False) << np.int64(31)
     every = np.arange(len(vol), dtype=np.int64)
     *_, act_rank = _ordered(act, p.n_activities, counting_order(act, p.n_activities, every), key)
     by_volunteer, vol_ptr, vol_rank = _ordered(vol, p.n_volunteers, every, key)

@@ -125,7 +125,8 @@ class ShortestPaths:
         self._hub_of = np.full(n, -1, dtype=np.int64)
         self._hub_reduced = np.zeros((0, n), dtype=np.int64)
         everyone = np.arange(n, dtype=np.int64)
-        # One full search per hub, side by side (the search releases the GIL): 1.5 s -> 0.8 s at L.
+        # One full search per hub, side by side (the search releases the GIL): this build went
+        # from 1.7 s to 1.2 s at L.
         with ThreadPoolExecutor(max(min(len(hubs), 2), 1)) as pool:
             swept = list(pool.map(lambda hub: self.distances(hub, everyone), hubs.tolist()))
         reduced = [
